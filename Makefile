@@ -1,0 +1,60 @@
+# Mirsad — every setup step lives here, so a fresh machine needs only `make run` / `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SHARED ?= ../shared
+CORPUS ?= corpus
+INDEX  ?= index
+PROCS  ?= 2
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+WORKERS ?= 3
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: help install run serve index test chromium eval bench loadtest clean
+
+help:
+	@echo "make run    - install, build the index from $(CORPUS)/ if missing, serve on http://$(HOST):$(PORT)"
+	@echo "make test   - install what tests need (incl. Debian chromium) and run the whole suite"
+	@echo "make index  [CORPUS='path ...'] [INDEX=dir] - (re)build the index"
+	@echo "make eval   - retrieval quality on ARCD and XQuAD-ar"
+	@echo "make bench  - indexing and search speed on the shared corpora"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+index: install
+	$(BIN)/mirsad index $(CORPUS) --index $(INDEX) --procs $(PROCS)
+
+run: install
+	@[ -L $(INDEX)/current ] || $(BIN)/mirsad index $(CORPUS) --index $(INDEX) --procs $(PROCS)
+	$(BIN)/mirsad serve --index $(INDEX) --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+serve: run
+
+chromium:
+	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@[ -x $(CHROMIUM) ] && echo "chromium: $$($(CHROMIUM) --version 2>/dev/null)"
+
+test: install chromium
+	MIRSAD_SHARED=$(SHARED) CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q
+
+eval: install
+	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.eval
+
+bench: install
+	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.speed --procs $(PROCS)
+
+loadtest: install
+	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.load
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache tests/artifacts

@@ -1,0 +1,213 @@
+"""Read articles from folders of text files and from JSONL / JSONL.gz exports.
+
+Readers yield ``Record`` for every usable article and ``Problem`` for everything else
+(with the file and line), so one bad record never stops the rest.
+"""
+from __future__ import annotations
+
+import codecs
+import gzip
+import json
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Union
+
+from indexer.clean import clean_text, split_title
+
+MAX_BODY_CHARS = 2_000_000
+TEXT_SUFFIXES = (".txt",)
+
+
+@dataclass
+class Record:
+    id: str
+    title: str
+    body: str
+    outlet: str = ""  # the source's own outlet code, if any
+    date: str = ""  # as written in the source
+    author: str = ""
+    url: str = ""
+    category: str = ""
+    origin: str = ""  # file:line, for reports
+    from_text_file: bool = False
+
+
+@dataclass
+class Problem:
+    origin: str
+    reason: str
+    fatal: bool = True  # False: reported, but the record was still indexed
+
+    def __str__(self) -> str:
+        return f"{self.origin}: {self.reason}"
+
+
+Item = Union[Record, Problem]
+
+
+def read_sources(paths: list[Path]) -> Iterator[Item]:
+    """Records and problems from every source, in order."""
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            yield from read_text_folder(path)
+        elif path.name.endswith((".jsonl", ".jsonl.gz", ".json.gz", ".ndjson")):
+            yield from read_jsonl(path)
+        elif path.suffix in TEXT_SUFFIXES:
+            yield from _read_text_file(path)
+        elif not path.exists():
+            yield Problem(str(path), "no such file or folder")
+        else:
+            yield Problem(str(path), "unknown source type (expected a folder, .txt, .jsonl or .jsonl.gz)")
+
+
+def read_text_folder(folder: Path) -> Iterator[Item]:
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES)
+    if not files:
+        yield Problem(str(folder), "folder holds no .txt files")
+    for path in files:
+        yield from _read_text_file(path)
+
+
+def decode_bytes(data: bytes) -> tuple[str | None, str]:
+    """(text, encoding) of a text file, or (None, reason) when it is not text.
+
+    UTF-8 (with or without BOM), UTF-16 with a BOM, and Windows-1256 are recognized.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[3:]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            return None, f"invalid UTF-16 ({exc.reason} at byte {exc.start})"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(data) - 3 and exc.reason.startswith("unexpected end"):
+            return None, f"truncated UTF-8 (file ends inside a character at byte {exc.start})"
+        text = None
+    if text is not None:
+        if _looks_binary(text):
+            return None, "binary content (control characters), not a text file"
+        return text, "utf-8"
+    try:
+        text = data.decode("cp1256")
+    except UnicodeDecodeError:
+        return None, "neither UTF-8, UTF-16 nor Windows-1256"
+    letters = [c for c in text if c.isalpha()]
+    arabic = sum(1 for c in letters if "\u0600" <= c <= "\u06ff")
+    if _looks_binary(text) or not letters or arabic / len(letters) < 0.5:
+        return None, "binary content or unknown encoding (not UTF-8, UTF-16 or Windows-1256 Arabic)"
+    return text, "cp1256"
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:20000]
+    if not sample:
+        return False
+    controls = sum(1 for c in sample if ord(c) < 32 and c not in "\n\r\t\f")
+    return controls / len(sample) > 0.02
+
+
+def _read_text_file(path: Path) -> Iterator[Item]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        yield Problem(str(path), f"cannot read: {exc.strerror}")
+        return
+    text, how = decode_bytes(data)
+    if text is None:
+        yield Problem(str(path), how)
+        return
+    text = clean_text(text)
+    if not text.strip():
+        yield Problem(str(path), "empty file")
+        return
+    title, body = split_title(text)
+    record = Record(id=path.stem, title=title, body=body, origin=str(path), from_text_file=True)
+    yield from _checked(record)
+
+
+def _open_lines(path: Path):
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def read_jsonl(path: Path) -> Iterator[Item]:
+    """One record per line; fields as in ../shared/corpus/README.md."""
+    try:
+        fh = _open_lines(path)
+    except OSError as exc:
+        yield Problem(str(path), f"cannot open: {exc.strerror}")
+        return
+    lineno = 0
+    try:
+        with fh:
+            for lineno, raw in enumerate(fh, 1):
+                origin = f"{path}:{lineno}"
+                if not raw.strip():
+                    continue
+                try:
+                    line = raw.decode("utf-8-sig")
+                except UnicodeDecodeError as exc:
+                    yield Problem(origin, f"not UTF-8 (byte {exc.start})")
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield Problem(origin, f"malformed JSON: {exc.msg} at column {exc.colno}")
+                    continue
+                if not isinstance(obj, dict):
+                    yield Problem(origin, f"expected a JSON object, got {type(obj).__name__}")
+                    continue
+                yield from _from_json(obj, origin)
+    except (EOFError, OSError, zlib.error) as exc:
+        yield Problem(f"{path}:{lineno + 1}", f"file is truncated or corrupt after line {lineno}: {exc}")
+
+
+def _text_field(obj: dict, name: str) -> str:
+    value = obj.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value if v is not None)
+    return str(value) if not isinstance(value, dict) else ""
+
+
+def _from_json(obj: dict, origin: str) -> Iterator[Item]:
+    raw_id = obj.get("id")
+    if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()) or isinstance(raw_id, (dict, list, bool)):
+        yield Problem(origin, "missing id")
+        return
+    record = Record(
+        id=clean_text(str(raw_id)).strip()[:200],
+        title=" ".join(clean_text(_text_field(obj, "title")).split()),
+        body=clean_text(_text_field(obj, "body")),
+        outlet=clean_text(_text_field(obj, "outlet")).strip(),
+        date=clean_text(_text_field(obj, "date")).strip(),
+        author=" ".join(clean_text(_text_field(obj, "author")).split()),
+        url=clean_text(_text_field(obj, "url")).strip(),
+        category=clean_text(_text_field(obj, "category")).strip(),
+        origin=origin,
+    )
+    if not record.id:
+        yield Problem(origin, "missing id")
+        return
+    yield from _checked(record)
+
+
+def _checked(record: Record) -> Iterator[Item]:
+    if not record.title.strip() and not record.body.strip():
+        yield Problem(record.origin, f"empty record (id {record.id}): no title and no body")
+        return
+    if len(record.body) > MAX_BODY_CHARS:
+        yield Problem(record.origin, f"body of {len(record.body):,} characters truncated to {MAX_BODY_CHARS:,} (id {record.id})", fatal=False)
+        record.body = record.body[:MAX_BODY_CHARS]
+    if not record.body.strip():
+        yield Problem(record.origin, f"empty body, indexed by its title (id {record.id})", fatal=False)
+    yield record

@@ -1,0 +1,142 @@
+"""The ``mirsad`` command: index, search, extract, serve — a thin front for the library."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_INDEX = os.environ.get("MIRSAD_INDEX", "index")
+
+
+def _index(args) -> int:
+    from indexer.build import BuildFailed, build_index
+    from search.store import IndexUnavailable
+
+    try:
+        report = build_index(args.sources, Path(args.index), procs=args.procs, progress=not args.quiet)
+    except (BuildFailed, IndexUnavailable) as exc:
+        print(f"mirsad index: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("mirsad index: interrupted; the previous index (if any) is untouched", file=sys.stderr)
+        return 130
+    print(report.summary(), file=sys.stderr)
+    for problem in report.problems[: args.show_problems]:
+        print(f"  {problem}", file=sys.stderr)
+    if args.report:
+        Path(args.report).write_text(json.dumps(report.as_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
+def _open(index_dir: str):
+    from search.index import IndexHandle
+    from search.store import IndexUnavailable
+
+    try:
+        return IndexHandle(index_dir).get()
+    except IndexUnavailable as exc:
+        print(f"mirsad: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _search(args) -> int:
+    from search.engine import BadRequest, ids_for_query, parse_request, run_search
+
+    gen = _open(args.index)
+    try:
+        if args.ids:
+            for doc_id in ids_for_query(gen, args.query):
+                print(doc_id)
+            return 0
+        params = {"q": args.query, "per_page": str(args.limit), "sort": args.sort}
+        for facet in ("outlet", "place", "actor", "country"):
+            params[facet] = getattr(args, facet) or []
+        result = run_search(gen, parse_request(params))
+    except BadRequest as exc:
+        print(f"mirsad search: {exc.param}: {exc.message}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+        return 0
+    import re
+
+    print(f"{result['total']:,} results ({result['took_ms']} ms){' — no document has every word; showing any word' if result['relaxed'] else ''}")
+    for i, hit in enumerate(result["hits"], 1):
+        snippet = re.sub(r"</?mark>", "*", hit["snippet"])
+        import html
+
+        print(f"\n{i}. {hit['title']}\n   {hit['outlet_label'] or '?'} · {(hit['date'] or '')[:10]} · {hit['id']}\n   {html.unescape(snippet)}")
+    return 0
+
+
+def _extract(args) -> int:
+    from indexer.extract import Extractor
+    from indexer.sources import Problem, read_sources
+
+    extractor = Extractor()
+    for item in read_sources(args.sources):
+        if isinstance(item, Problem):
+            print(f"mirsad extract: {item}", file=sys.stderr)
+            continue
+        print(json.dumps(extractor.extract(item).as_json(), ensure_ascii=False))
+    return 0
+
+
+def _serve(args) -> int:
+    from search.store import IndexUnavailable, current_generation
+
+    try:
+        current_generation(Path(args.index))
+    except IndexUnavailable as exc:
+        print(f"mirsad serve: {exc}", file=sys.stderr)
+        return 2
+    os.environ["MIRSAD_INDEX"] = str(Path(args.index).resolve())
+    cmd = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind", f"{args.host}:{args.port}",
+           "--access-logfile", "-", "web.app:create_app()"]
+    os.execv(sys.executable, cmd)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mirsad", description="Arabic news search: index, search, extract, serve.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build an index from text folders and JSONL(.gz) files")
+    p.add_argument("sources", nargs="+", type=Path, help="folders of .txt files, .jsonl or .jsonl.gz files")
+    p.add_argument("--index", default=DEFAULT_INDEX, help="index directory (default: %(default)s)")
+    p.add_argument("--procs", type=int, default=1, help="indexing processes (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--report", help="write the build report as JSON to this file")
+    p.add_argument("--show-problems", type=int, default=20, help="how many problems to list (default: %(default)s)")
+    p.set_defaults(func=_index)
+
+    p = sub.add_parser("search", help="search an index")
+    p.add_argument("query")
+    p.add_argument("--index", default=DEFAULT_INDEX)
+    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--sort", default="relevance", choices=["relevance", "date"])
+    for facet in ("outlet", "place", "actor", "country"):
+        p.add_argument(f"--{facet}", action="append", help=f"filter by {facet} (repeatable)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the JSON API document")
+    out.add_argument("--ids", action="store_true", help="print every matching id, one per line")
+    p.set_defaults(func=_search)
+
+    p = sub.add_parser("extract", help="print outlet, date, places and actors of each article as JSONL")
+    p.add_argument("sources", nargs="+", type=Path)
+    p.set_defaults(func=_extract)
+
+    p = sub.add_parser("serve", help="serve the web page and JSON API with gunicorn")
+    p.add_argument("--index", default=DEFAULT_INDEX)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=3)
+    p.set_defaults(func=_serve)
+
+    args = parser.parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

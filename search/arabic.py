@@ -1,0 +1,302 @@
+"""Arabic text analysis: the one normalizer and the one analysis chain of Mirsad.
+
+The chain is Lucene-shaped: tokenize -> normalize -> stop -> fold (exact field) or stem
+(stemmed field). Every step is a plain function with a table-driven test in
+``tests/test_arabic.py``; the Whoosh filters at the bottom only wrap them.
+
+Whoosh pickles analyzers into the index, so the filters hold no state: the Snowball
+stemmer and the stem cache live at module level.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from pyarabic import araby
+from whoosh.analysis import Filter, RegexTokenizer
+
+# --- character tables -------------------------------------------------------------
+
+# Tashkeel (fatha..sukun, tanween, shadda), superscript alef, Quranic annotation marks,
+# the honorific/Quranic signs above letters (U+0610-061A) and tatweel.
+_MARK_CHARS = "".join(araby.TASHKEEL) + araby.MINI_ALEF + araby.TATWEEL
+MARKS_RE = re.compile(
+    "[" + re.escape(_MARK_CHARS) + "\u0610-\u061a\u064b-\u065f\u06d6-\u06ed\u08d3-\u08ff]"
+)
+
+_DIGITS = {e: w for e, w in zip(araby.NUMBERS_EAST, "0123456789")}
+_DIGITS.update({p: w for p, w in zip(araby.NUMBERS_PERS, "0123456789")})
+_DIGITS.update({"\u06f4": "4", "\u06f5": "5", "\u06f6": "6"})  # Urdu-shaped Persian digits
+
+# Applied to every token: Persian letters and digits. ى stays until after the stop list
+# (على is a stop word, the name علي is not); ة and the hamza-alefs stay until after
+# Snowball, whose suffix rules need them (folding first gives المعارضة -> معارضه).
+LIGHT = str.maketrans({"ی": "ي", "ک": "ك", **_DIGITS})
+PRE_STEM = str.maketrans({"ى": "ي"})
+
+# The full fold used for exact-form matching and for every stem's output.
+FOLD = str.maketrans(
+    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ی": "ي", "ک": "ك", **_DIGITS}
+)
+
+# Module-level caches (Whoosh pickles the filters, so they must not hold them).
+_CACHE_LIMIT = 500_000
+
+ARABIC_LETTER_RE = re.compile("[\u0621-\u064a\u0671-\u06d3]")
+# A word: letters/digits, with diacritics and tatweel inside it (Whoosh's default \w+
+# would split المُعَارَضَة at every mark).
+WORD_PATTERN = r"(?:[^\W_]|[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u08d3-\u08ff])+"
+WORD_RE = re.compile(WORD_PATTERN)
+
+
+_DIGIT_TABLE = str.maketrans(_DIGITS)
+
+
+def fold_digits(text: str) -> str:
+    """Arabic-Indic and Persian digits -> ASCII digits."""
+    return text.translate(_DIGIT_TABLE)
+
+
+def strip_marks(text: str) -> str:
+    """Remove tashkeel, Quranic marks and tatweel."""
+    return MARKS_RE.sub("", text)
+
+
+_PRESENTATION_RE = re.compile("[\ufb50-\ufeff]")
+_LIGHT_CACHE: dict[str, str] = {}
+
+
+def light_normalize(token: str) -> str:
+    """Marks stripped, presentation forms decomposed, digits to ASCII, lower case.
+
+    Letters keep their written form (أ, ة, ى survive): this is the input the stop list
+    expects.
+    """
+    out = _LIGHT_CACHE.get(token)
+    if out is None:
+        out = token
+        if _PRESENTATION_RE.search(out):
+            out = unicodedata.normalize("NFKC", out)
+        out = strip_marks(out).translate(LIGHT).lower()
+        if len(_LIGHT_CACHE) < _CACHE_LIMIT:
+            _LIGHT_CACHE[token] = out
+    return out
+
+
+def fold(text: str) -> str:
+    """The full orthographic fold: أ إ آ ٱ -> ا, ى -> ي, ة -> ه, ی ک -> ي ك, digits."""
+    return strip_marks(text).translate(FOLD).lower()
+
+
+def normalize(text: str) -> str:
+    """Fold a whole text or name for comparison: marks, letters, digits, spaces."""
+    if _PRESENTATION_RE.search(text):
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(fold(text).split())
+
+
+def tokenize(text: str) -> list[str]:
+    """The words of a text, as written."""
+    return WORD_RE.findall(text)
+
+
+# --- stop words -------------------------------------------------------------------
+# Checked on light-normalized forms, *before* folding, as Lucene does: على (on) is a
+# stop word, علي (the name Ali) is not, although both fold to علي.
+_STOP_TEXT = """
+في فى من إلى الى الي إلي على عن مع عند لدى لدي حتى منذ مذ خلال بين بعد قبل حول ضد دون
+عبر نحو لدى تحت فوق أمام امام وراء بين ضمن إثر اثر جراء
+و ف ثم أو او أم ام بل لكن لكنّ لكن ولكن إلا الا غير سوى
+أن إن ان أنّ إنّ كأن لأن لان لكي كي لو لولا إذا اذا إذ اذ إذن لقد قد لم لن لا ما ليس ليست
+هل أي اي أين اين متى كيف كم ماذا لماذا لما مما ممن عما عمن فيم بم أيّ أية اية
+هو هي هم هن هما أنا انا نحن أنت انت أنتم انتم أنتما انتن
+هذا هذه هذان هاتان هؤلاء ذلك تلك ذلكم أولئك اولئك هنا هناك هنالك
+الذي التي الذين اللذان اللتان اللاتي اللواتي اللائي
+كان كانت كانوا يكون تكون أصبح اصبح صار ظل
+له لها لهم لهن لنا لي لك لكم به بها بهم فيه فيها فيهم منه منها منهم عنه عنها عنهم
+عليه عليها عليهم إليه اليه إليها اليها إليهم اليهم معه معها معهم
+كل بعض أي جميع كلا كلتا نفس ذات
+إنه انه إنها انها أنه أنها
+وفي وفى ومن وعلى وعن وإلى والى ومع وهو وهي وهذا وهذه وذلك وأن وان وإن ولا وما وقد ولم ولن
+فقد فإن فان فهو فهي فلا فما كما بما لما
+يا أيها ايها
+"""
+STOP_WORDS = frozenset(light_normalize(w) for w in _STOP_TEXT.split())
+
+
+def is_stop(token: str) -> bool:
+    """True for a function word or a lone Arabic letter (the ب of بـ«جيش»)."""
+    return token in STOP_WORDS or (len(token) == 1 and ARABIC_LETTER_RE.match(token) is not None)
+
+
+# --- stemming ---------------------------------------------------------------------
+
+_ARTICLE_RE = re.compile("^(?:[وف]?[بك]?ال|[وف]?لل)")
+_CLITICS = "وفبكل"
+_TWO_CLITICS = frozenset(a + b for a in "وف" for b in "بكل")
+_FINAL_HAMZA = str.maketrans({"أ": "ء", "إ": "ء", "ؤ": "ء", "ئ": "ء"})
+_HAMZA_SEATS = str.maketrans({"ؤ": "و", "ئ": "ي"})
+
+_snowball = None  # module level: Whoosh pickles filters, and a Stemmer does not pickle
+_STEM_CACHE: dict[str, tuple[str, ...]] = {}
+
+
+def _snowball_stem(word: str) -> str:
+    global _snowball
+    if _snowball is None:
+        try:
+            import Stemmer  # PyStemmer, the C backend
+
+            _snowball = Stemmer.Stemmer("arabic").stemWord
+        except ImportError:  # pragma: no cover - pure-Python fallback
+            import snowballstemmer
+
+            _snowball = snowballstemmer.stemmer("arabic").stemWord
+    return _snowball(word)
+
+
+def _post_fold(stem: str) -> str:
+    """Fold a stem's output the way Snowball folds its own: final hamza to ء, seats
+    inside the word, then the common fold."""
+    if stem and stem[-1] in "أإؤئ":
+        stem = stem[:-1] + stem[-1].translate(_FINAL_HAMZA)
+    return stem.translate(_HAMZA_SEATS).translate(FOLD)
+
+
+def _noun_stem(bare: str) -> str:
+    """Stem a word already free of clitics.
+
+    Snowball is given the word as a definite noun (ال + word) so that every clitic
+    form reaches the same suffix rules (it stems انتخابات and الانتخابات differently
+    otherwise, and strips a root و/ف: وزير -> زير). Words of four letters or fewer keep
+    their letters, so حلبة stays apart from حلب.
+    """
+    if len(bare) >= 5:
+        return _post_fold(_snowball_stem("ال" + bare))
+    return _post_fold(bare)
+
+
+def stems(token: str) -> tuple[str, ...]:
+    """The stem(s) of one light-normalized token, most likely first.
+
+    A clitic reading that is ambiguous yields every reading, indexed at the same
+    position: للبنان is ل + لبنان, للموصل is ل + ال + موصل; بحلب may be ب + حلب.
+    Latin words and numbers are returned as they are.
+    """
+    cached = _STEM_CACHE.get(token)
+    if cached is not None:
+        return cached
+    if not ARABIC_LETTER_RE.search(token):
+        result: tuple[str, ...] = (token,)
+    else:
+        result = _arabic_stems(token.translate(PRE_STEM))
+    if len(_STEM_CACHE) < _CACHE_LIMIT:
+        _STEM_CACHE[token] = result
+    return result
+
+
+def _arabic_stems(word: str) -> tuple[str, ...]:
+    out: list[str] = []
+    m = _ARTICLE_RE.match(word)
+    if m and len(word) - m.end() >= 3:
+        rest = word[m.end():]
+        out.append(_noun_stem(rest))
+        if m.group().endswith("لل"):
+            out.append(_noun_stem("ل" + rest))  # ل + لبنان, ل + ال + لاجئين
+    elif len(word) <= 3:
+        out.append(_post_fold(word))  # وصل stays وصل
+    else:
+        out.append(_noun_stem(word))
+        if word[:2] in _TWO_CLITICS and len(word) - 2 >= 3:
+            out.append(_noun_stem(word[2:]))
+        if word[0] in _CLITICS and len(word) - 1 >= 3:
+            out.append(_noun_stem(word[1:]))
+    return tuple(dict.fromkeys(out))
+
+
+def stem(token: str) -> str:
+    """The first (most likely) stem of a token, after light normalization."""
+    return stems(light_normalize(token))[0]
+
+
+def analyze(text: str, stemmed: bool = True) -> list[str]:
+    """Index terms of a text in order, as the analyzers produce them (for tests and
+    snippets; alternatives of one word are all included)."""
+    terms: list[str] = []
+    for word in tokenize(text):
+        tok = light_normalize(word)
+        if not tok or is_stop(tok):
+            continue
+        if stemmed:
+            terms.extend(stems(tok))
+        else:
+            terms.append(tok.translate(FOLD))
+    return terms
+
+
+# --- Whoosh filters ---------------------------------------------------------------
+
+
+class LightNormalizeFilter(Filter):
+    """tokens -> light_normalize (marks, digits, presentation forms, lower case)."""
+
+    def __call__(self, tokens):
+        for t in tokens:
+            t.text = light_normalize(t.text)
+            if t.text:
+                yield t
+
+
+class ArabicStopFilter(Filter):
+    """Drops stop words, keeping the positions of the words around them."""
+
+    def __call__(self, tokens):
+        for t in tokens:
+            if not is_stop(t.text):
+                yield t
+
+
+class FoldFilter(Filter):
+    """tokens -> fold (the exact-form field)."""
+
+    def __call__(self, tokens):
+        for t in tokens:
+            t.text = t.text.translate(FOLD)
+            yield t
+
+
+# Joins the readings of one query word into one token; search.query splits it into an
+# OR (a term) or into phrase variants (a phrase).
+ALT_SEP = "\x1f"
+
+
+class ArabicStemFilter(Filter):
+    """tokens -> stems; ambiguous clitic readings share the token's position when
+    indexing, and travel as one ALT_SEP-joined token in a query."""
+
+    def __call__(self, tokens):
+        for t in tokens:
+            alternatives = stems(t.text)
+            if t.mode == "query":
+                t.text = ALT_SEP.join(alternatives)
+                yield t
+                continue
+            t.text = alternatives[0]
+            yield t
+            for alt in alternatives[1:]:
+                t.text = alt
+                yield t
+
+
+def _tokenizer() -> RegexTokenizer:
+    return RegexTokenizer(WORD_PATTERN)
+
+
+def stem_analyzer():
+    """The analyzer of the stemmed fields (title, body)."""
+    return _tokenizer() | LightNormalizeFilter() | ArabicStopFilter() | ArabicStemFilter()
+
+
+def exact_analyzer():
+    """The analyzer of the exact-form fields (title_exact, body_exact)."""
+    return _tokenizer() | LightNormalizeFilter() | ArabicStopFilter() | FoldFilter()

@@ -1,0 +1,315 @@
+"""The one search code path: request parameters in, the JSON document out.
+
+``parse_request`` validates parameters (a ``BadRequest`` names the parameter);
+``run_search`` answers over a ``Generation``; the web API, the HTML page, the CLI and
+``make eval``/``make bench`` all call these two.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Mapping
+from urllib.parse import urlencode
+
+import numpy as np
+from whoosh import collectors, query as wq
+
+from search.arabic import analyze
+from search.index import Generation
+from search.query import ParsedQuery, QueryTooLarge, parse
+from search.schema import FACET_NAMES, FACET_SEP, FACETS
+from search.snippets import highlight, snippet
+
+MAX_PER_PAGE = 100
+MAX_PAGE = 500
+MAX_FACET_SIZE = 100
+MAX_FILTER_VALUES = 50
+TIME_BUDGET_S = 2.0
+
+
+class BadRequest(ValueError):
+    """A parameter the engine cannot answer; ``param`` names it."""
+
+    def __init__(self, code: str, param: str, message: str):
+        super().__init__(message)
+        self.code, self.param, self.message = code, param, message
+
+    def as_json(self) -> dict:
+        return {"error": {"code": self.code, "param": self.param, "message": self.message}}
+
+
+@dataclass
+class SearchRequest:
+    q: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    page: int = 1
+    per_page: int = 20
+    sort: str = "relevance"
+    facet_size: int = 10
+
+    def params(self, **changes) -> list[tuple[str, str]]:
+        """The request as URL parameters (with ``changes``), defaults left out."""
+        values = {"q": self.q, "page": self.page, "per_page": self.per_page, "sort": self.sort,
+                  "facet_size": self.facet_size, **changes}
+        filters = changes.get("filters", self.filters)
+        out = [("q", values["q"])] if values["q"] else []
+        for name in FACET_NAMES:
+            out += [(name, v) for v in filters.get(name, [])]
+        defaults = {"page": 1, "per_page": 20, "sort": "relevance", "facet_size": 10}
+        out += [(k, str(values[k])) for k in defaults if values[k] != defaults[k]]
+        return out
+
+    def query_string(self, **changes) -> str:
+        return urlencode(self.params(**changes))
+
+
+def _int_param(args: Mapping, name: str, default: int, low: int, high: int) -> int:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise BadRequest("bad_parameter", name, f"'{name}' must be a whole number, got {str(raw)[:40]!r}") from None
+    if not low <= value <= high:
+        raise BadRequest("bad_parameter", name, f"'{name}' must be between {low} and {high}, got {value}")
+    return value
+
+
+def parse_request(args) -> SearchRequest:
+    """Validate request parameters (a Werkzeug MultiDict or a dict of str/list)."""
+
+    def getlist(name: str) -> list[str]:
+        if hasattr(args, "getlist"):
+            return args.getlist(name)
+        value = args.get(name, [])
+        return [value] if isinstance(value, str) else list(value)
+
+    for name in ("q", "sort"):
+        if len(getlist(name)) > 1:
+            raise BadRequest("bad_parameter", name, f"'{name}' may be given once")
+    q = (args.get("q") or "").strip()
+    if "\x00" in q:
+        raise BadRequest("bad_query", "q", "the query contains a NUL character")
+    sort = args.get("sort") or "relevance"
+    if sort not in ("relevance", "date"):
+        raise BadRequest("bad_parameter", "sort", f"'sort' must be 'relevance' or 'date', got {sort[:40]!r}")
+    filters = {}
+    for name in FACET_NAMES:
+        values = [v.strip() for v in getlist(name) if v and v.strip()]
+        if len(values) > MAX_FILTER_VALUES:
+            raise BadRequest("bad_parameter", name, f"at most {MAX_FILTER_VALUES} '{name}' values")
+        if values:
+            filters[name] = list(dict.fromkeys(values))
+    return SearchRequest(
+        q=q,
+        filters=filters,
+        page=_int_param(args, "page", 1, 1, MAX_PAGE),
+        per_page=_int_param(args, "per_page", 20, 1, MAX_PER_PAGE),
+        sort=sort,
+        facet_size=_int_param(args, "facet_size", 10, 0, MAX_FACET_SIZE),
+    )
+
+
+def _parse_query(gen: Generation, text: str) -> ParsedQuery:
+    try:
+        return parse(text, gen.index.schema)
+    except QueryTooLarge as exc:
+        raise BadRequest("query_too_large", "q", str(exc)) from None
+
+
+def _docs_mask(gen: Generation, q, deadline: float) -> tuple[np.ndarray, bool]:
+    """Boolean mask of the documents matching ``q``; stops at the deadline."""
+    mask = np.zeros(gen.doc_count, dtype=bool)
+    ids = []
+    timed_out = False
+    for i, docnum in enumerate(gen.searcher.docs_for_query(q)):
+        ids.append(docnum)
+        if i % 4096 == 4095 and time.perf_counter() > deadline:
+            timed_out = True
+            break
+    if ids:
+        mask[np.asarray(ids, dtype=np.int64)] = True
+    return mask, timed_out
+
+
+def _format_date(ts: int) -> str | None:
+    if ts < 0:
+        return None
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _entities(gen: Generation, stored: dict, facet: str) -> list[dict]:
+    raw = stored.get(facet) or ""
+    return [{"value": v, "label": gen.label(facet, v)["ar"], "label_en": gen.label(facet, v)["en"]}
+            for v in raw.split(FACET_SEP) if v]
+
+
+def _hit(gen: Generation, docnum: int, score: float | None, pq: ParsedQuery | None) -> dict:
+    stored = gen.searcher.stored_fields(docnum)
+    body = stored.get("body") or ""
+    outlet = stored.get("outlet") or ""
+    return {
+        "id": stored.get("id"),
+        "title": stored.get("title") or "",
+        "outlet": outlet or None,
+        "outlet_label": gen.label("outlet", outlet)["ar"] if outlet else None,
+        "date": _format_date(int(gen.dates[docnum])),
+        "url": stored.get("url") or None,
+        "places": _entities(gen, stored, "place"),
+        "actors": _entities(gen, stored, "actor"),
+        "snippet": snippet(body, pq.stems, pq.forms) if pq else snippet(body, frozenset(), frozenset()),
+        "score": round(float(score), 4) if score is not None else None,
+    }
+
+
+def run_search(gen: Generation, req: SearchRequest) -> dict:
+    """Answer a search request: hits, disjunctive facet counts, timing."""
+    t0 = time.perf_counter()
+    deadline = t0 + TIME_BUDGET_S
+    pq = _parse_query(gen, req.q) if req.q else None
+    n = gen.doc_count
+    timed_out = False
+    relaxed = False
+
+    # Documents matching the text query (all documents for an empty query).
+    if pq is None:
+        qmask = np.ones(n, dtype=bool)
+    elif pq.empty:
+        qmask = np.zeros(n, dtype=bool)
+    else:
+        qmask, timed_out = _docs_mask(gen, pq.strict, deadline)
+        if not qmask.any() and not timed_out and pq.loose != pq.strict:
+            qmask, timed_out = _docs_mask(gen, pq.loose, deadline)
+            relaxed = bool(qmask.any())
+    # One mask per facet with a selection: values OR-ed within a facet.
+    fmasks = {name: gen.facets[name].mask_any(vals, n) for name, vals in req.filters.items()}
+    total_mask = qmask.copy()
+    for m in fmasks.values():
+        total_mask &= m
+    total = int(total_mask.sum())
+
+    start = (req.page - 1) * req.per_page
+    hits = []
+    if total and start < total:
+        if pq is None or req.sort == "date":
+            hits = _by_date(gen, total_mask, start, req.per_page, pq)
+        else:
+            hits, cut = _by_relevance(gen, pq.loose if relaxed else pq.strict, total_mask,
+                                      bool(fmasks), start, req.per_page, pq, deadline)
+            timed_out = timed_out or cut
+
+    facets = {}
+    for facet in FACETS:
+        mask = qmask.copy()
+        for other, m in fmasks.items():
+            if other != facet.name:
+                mask &= m
+        table = gen.facets[facet.name]
+        counts = table.count(None if (pq is None and not fmasks) else mask)
+        selected = req.filters.get(facet.name, [])
+        values = []
+        for value, count in table.top(counts, req.facet_size, selected):
+            is_selected = value in selected
+            toggled = [v for v in selected if v != value] if is_selected else selected + [value]
+            label = gen.label(facet.name, value)
+            values.append({
+                "value": value, "label": label["ar"], "label_en": label["en"], "count": count,
+                "selected": is_selected,
+                "toggle": req.query_string(filters={**req.filters, facet.name: toggled}, page=1),
+            })
+        facets[facet.name] = values
+
+    return {
+        "query": req.q,
+        "filters": req.filters,
+        "total": total,
+        "page": req.page,
+        "per_page": req.per_page,
+        "sort": req.sort,
+        "relaxed": relaxed,
+        "took_ms": round((time.perf_counter() - t0) * 1000, 2),
+        "timed_out": timed_out,
+        "hits": hits,
+        "facets": facets,
+    }
+
+
+def _by_date(gen: Generation, mask: np.ndarray, start: int, count: int, pq) -> list[dict]:
+    docs = np.flatnonzero(mask)
+    # Newest first; unknown dates (-1) last; doc number breaks ties stably.
+    order = np.lexsort((docs, -gen.dates[docs]))
+    page = docs[order[start:start + count]]
+    return [_hit(gen, int(d), None, pq) for d in page]
+
+
+def _by_relevance(gen, q, mask, filtered, start, count, pq, deadline) -> tuple[list[dict], bool]:
+    limit = start + count
+    collector = gen.searcher.collector(limit=limit, filter=set(np.flatnonzero(mask).tolist()) if filtered else None)
+    budget = max(0.05, deadline - time.perf_counter())
+    timed = collectors.TimeLimitCollector(collector, timelimit=budget, use_alarm=False)
+    cut = False
+    try:
+        gen.searcher.search_with_collector(q, timed)
+    except collectors.TimeLimit:
+        cut = True
+    results = timed.results()
+    top = list(results.items())[start:limit]  # (docnum, score)
+    return [_hit(gen, docnum, score, pq) for docnum, score in top], cut
+
+
+def get_document(gen: Generation, doc_id: str, q: str = "") -> dict | None:
+    """The full article with its entities (and highlights for ``q``), or None."""
+    docnum = gen.searcher.document_number(id=doc_id)
+    if docnum is None:
+        return None
+    stored = gen.searcher.stored_fields(docnum)
+    pq = _parse_query(gen, q) if q else None
+    body = stored.get("body") or ""
+    entities = json.loads(stored.get("entities") or "{}")
+    return {
+        "id": stored.get("id"),
+        "title": stored.get("title") or "",
+        "outlet": stored.get("outlet") or None,
+        "outlet_label": gen.label("outlet", stored["outlet"])["ar"] if stored.get("outlet") else None,
+        "date": _format_date(int(gen.dates[docnum])),
+        "url": stored.get("url") or None,
+        "author": stored.get("author") or None,
+        "category": stored.get("category") or None,
+        "body": body,
+        "body_html": highlight(body, pq.stems, pq.forms) if pq else None,
+        "places": _entities(gen, stored, "place"),
+        "actors": _entities(gen, stored, "actor"),
+        "countries": _entities(gen, stored, "country"),
+        "mentions": entities.get("mentions", []),
+    }
+
+
+def ids_for_query(gen: Generation, q: str) -> list[str]:
+    """Every matching id (``mirsad search --ids``), in index order."""
+    pq = _parse_query(gen, q)
+    if pq.empty:
+        return []
+    return [gen.searcher.stored_fields(d)["id"] for d in gen.searcher.docs_for_query(pq.strict)]
+
+
+def suggest(gen: Generation, q: str) -> str | None:
+    """A respelling of ``q`` whose unknown words are replaced by the closest frequent
+    indexed word (folded form), or None when every word is known or nothing is close."""
+    reader = gen.searcher.reader()
+    corrector = gen.searcher.corrector("body_exact")
+    changed, words = False, []
+    for word in q.split():
+        forms = analyze(word, stemmed=False)
+        if len(forms) != 1 or reader.doc_frequency("body_exact", forms[0]) > 0:
+            words.append(word)
+            continue
+        options = corrector.suggest(forms[0], limit=1, maxdist=2, prefix=1) if len(forms[0]) > 2 else []
+        if options:
+            words.append(options[0])
+            changed = True
+        else:
+            words.append(word)
+    return " ".join(words) if changed else None

@@ -1,0 +1,116 @@
+"""Open index generations for reading and follow the ``current`` link across rebuilds."""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from whoosh import index as whoosh_index
+from whoosh import scoring
+from whoosh.util.times import datetime_to_long
+
+from search import store
+from search.facets import FacetTable
+from search.schema import FACET_NAMES
+
+# BM25F parameters (tuned on the ARCD train split, see README "Retrieval quality").
+BM25_B = 0.4
+BM25_K1 = 1.2
+
+
+@dataclass
+class Generation:
+    """One published index, opened with everything a query needs held in memory."""
+
+    path: Path
+    index: object
+    searcher: object
+    facets: dict[str, FacetTable]
+    labels: dict[str, dict[str, dict[str, str]]]
+    dates: np.ndarray  # int64 seconds per doc number; -1 = unknown (sort by date)
+    build: dict = field(default_factory=dict)
+
+    @property
+    def doc_count(self) -> int:
+        return self.searcher.doc_count_all()
+
+    def label(self, facet: str, value: str) -> dict[str, str]:
+        """Display names of a facet value: {"ar", "en"}; the value itself when unknown."""
+        return self.labels.get(facet, {}).get(value) or {"ar": value, "en": value}
+
+    def close(self) -> None:
+        self.searcher.close()
+
+
+_EPOCH = datetime_to_long(datetime(1970, 1, 1))
+_LOW, _HIGH = datetime_to_long(datetime(1900, 1, 1)), datetime_to_long(datetime(2100, 1, 1))
+
+
+def _load_dates(reader) -> np.ndarray:
+    """Seconds since 1970 (naive UTC) per doc number; -1 where the date is unknown."""
+    n = reader.doc_count_all()
+    if not reader.has_column("date"):
+        return np.full(n, -1, dtype=np.int64)
+    raw = np.fromiter(reader.column_reader("date", translate=False), dtype=np.uint64, count=n).astype(object)
+    out = np.full(n, -1, dtype=np.int64)
+    for i, value in enumerate(raw):  # Python ints: whoosh's longs overflow int64 arithmetic
+        if _LOW <= value <= _HIGH:
+            out[i] = (value - _EPOCH) // 1_000_000
+    return out
+
+
+def weighting():
+    return scoring.BM25F(B=BM25_B, K1=BM25_K1)
+
+
+def open_generation(path: Path) -> Generation:
+    """Open the Whoosh index at ``path`` and load its facet arrays and labels."""
+    try:
+        ix = whoosh_index.open_dir(str(path))
+    except Exception as exc:  # whoosh raises several types for missing/corrupt files
+        raise store.IndexUnavailable(f"cannot open the index in {path}: {exc}. Rebuild it with `make index`") from exc
+    searcher = ix.searcher(weighting=weighting())
+    reader = searcher.reader()
+    facets = {name: FacetTable.from_reader(reader, name) for name in FACET_NAMES}
+    dates = _load_dates(reader)
+    return Generation(
+        path=path,
+        index=ix,
+        searcher=searcher,
+        facets=facets,
+        labels=store.read_json(path, store.LABELS_FILE),
+        dates=dates,
+        build=store.read_json(path, store.BUILD_FILE),
+    )
+
+
+class IndexHandle:
+    """The current generation of an index directory, reopened when a rebuild swaps it.
+
+    ``get()`` costs one readlink when nothing changed. The previous generation is not
+    closed: a request still using it finishes undisturbed.
+    """
+
+    def __init__(self, index_dir: Path | str):
+        self.index_dir = Path(index_dir)
+        self._gen: Generation | None = None
+        self._target: str | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Generation:
+        try:
+            target = os.readlink(self.index_dir / store.CURRENT)
+        except OSError:
+            target = None
+        if target is not None and target == self._target and self._gen is not None:
+            return self._gen
+        with self._lock:
+            if target is not None and target == self._target and self._gen is not None:
+                return self._gen
+            path = store.current_generation(self.index_dir)  # raises a clear IndexUnavailable
+            self._gen = open_generation(path)
+            self._target = target
+            return self._gen

@@ -1,0 +1,108 @@
+"""User query -> Whoosh query over the stemmed and exact-form fields.
+
+Syntax: words are AND-ed; ``"quoted phrases"``; ``OR``, ``NOT``, ``AND`` and parentheses.
+Field syntax (``title:x``), wildcards and ranges are not offered: a colon, ``*`` or ``?``
+in a query is plain punctuation.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from whoosh import qparser, query
+from whoosh.qparser import QueryParser
+
+from search.arabic import ALT_SEP, analyze, tokenize
+from search.schema import SEARCH_FIELDS
+
+MAX_QUERY_CHARS = 1000
+MAX_QUERY_WORDS = 64
+MAX_PHRASE_VARIANTS = 8
+
+
+class QueryTooLarge(ValueError):
+    """A query over one of the limits; the message names the limit."""
+
+
+def _term(fieldname, text, boost=1.0, **kwargs):
+    """A term; a word with several clitic readings becomes an OR of them."""
+    alternatives = text.split(ALT_SEP)
+    if len(alternatives) == 1:
+        return query.Term(fieldname, text, boost=boost, **kwargs)
+    return query.Or([query.Term(fieldname, a, boost=boost, **kwargs) for a in alternatives])
+
+
+def _phrase(fieldname, words, boost=1.0, slop=1, char_ranges=None, **kwargs):
+    """A phrase; with ambiguous words, an OR of phrases over (a few) readings."""
+    options = [w.split(ALT_SEP) for w in words if w]
+    if not options:
+        return query.NullQuery
+    variants = list(itertools.islice(itertools.product(*options), MAX_PHRASE_VARIANTS))
+    phrases = [query.Phrase(fieldname, list(v), slop=slop, boost=boost) for v in variants]
+    return phrases[0] if len(phrases) == 1 else query.Or(phrases)
+
+
+def _make_parser(schema, group) -> QueryParser:
+    parser = QueryParser(None, schema, termclass=_term, phraseclass=_phrase, group=group)
+    for plugin in (qparser.FieldsPlugin, qparser.WildcardPlugin, qparser.RangePlugin,
+                   qparser.SingleQuotePlugin, qparser.EveryPlugin, qparser.BoostPlugin):
+        parser.remove_plugin_class(plugin)
+    parser.add_plugin(qparser.MultifieldPlugin(list(SEARCH_FIELDS), fieldboosts=SEARCH_FIELDS))
+    return parser
+
+
+@dataclass
+class ParsedQuery:
+    """A parsed query and what highlighting needs to know about it."""
+
+    text: str
+    strict: query.Query  # words AND-ed
+    loose: query.Query  # words OR-ed (used when the strict query finds nothing)
+    stems: frozenset[str]  # stems of the positive words, for snippets
+    forms: frozenset[str]  # their exact (folded) forms
+
+    @property
+    def empty(self) -> bool:
+        return self.strict is query.NullQuery
+
+
+_parsers: dict[int, tuple[QueryParser, QueryParser]] = {}
+
+
+def parse(text: str, schema) -> ParsedQuery:
+    """Parse a user query; raises QueryTooLarge when over a limit."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryTooLarge(f"query is {len(text)} characters; the limit is {MAX_QUERY_CHARS}")
+    if len(tokenize(text)) > MAX_QUERY_WORDS:
+        raise QueryTooLarge(f"query has more than {MAX_QUERY_WORDS} words")
+    parsers = _parsers.get(id(schema))
+    if parsers is None:
+        parsers = _parsers[id(schema)] = (
+            _make_parser(schema, qparser.AndGroup),
+            _make_parser(schema, qparser.OrGroup),
+        )
+    strict = parsers[0].parse(text).normalize()
+    loose = parsers[1].parse(text).normalize()
+    positive = _positive_text(text)
+    return ParsedQuery(
+        text=text,
+        strict=strict,
+        loose=loose,
+        stems=frozenset(analyze(positive, stemmed=True)),
+        forms=frozenset(analyze(positive, stemmed=False)),
+    )
+
+
+def _positive_text(text: str) -> str:
+    """The query without operators and NOT-ed words (what snippets should mark)."""
+    words, skip = [], False
+    for word in text.replace("(", " ").replace(")", " ").split():
+        if word == "NOT":
+            skip = True
+            continue
+        if word in ("AND", "OR"):
+            continue
+        if not skip:
+            words.append(word)
+        skip = False
+    return " ".join(words)

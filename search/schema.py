@@ -1,0 +1,55 @@
+"""The index schema and the one list of facet definitions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+
+from search.arabic import exact_analyzer, stem_analyzer
+
+
+@dataclass(frozen=True)
+class Facet:
+    """A facet: its index field (also its URL parameter) and its display names."""
+
+    name: str
+    label_ar: str
+    label_en: str
+
+
+# Order is display order. Each facet is a keyword field holding canonical Arabic names.
+FACETS: tuple[Facet, ...] = (
+    Facet("outlet", "المصدر", "Outlet"),
+    Facet("place", "المكان", "Place"),
+    Facet("actor", "الفاعل", "Actor"),
+    Facet("country", "الدولة", "Country"),
+)
+FACET_NAMES = tuple(f.name for f in FACETS)
+
+# Separator of multi-valued facet fields (Arabic names hold spaces, never commas).
+FACET_SEP = ","
+
+# Text fields searched by a query, and their BM25F weights.
+SEARCH_FIELDS = {"title": 2.0, "body": 1.0, "title_exact": 2.5, "body_exact": 1.3}
+
+
+def build_schema() -> Schema:
+    """Stemmed and exact-form copies of title and body, facets and display fields."""
+    stem, exact = stem_analyzer(), exact_analyzer()
+    facet = dict(stored=True, commas=True, scorable=False, lowercase=False)
+    return Schema(
+        id=ID(stored=True, unique=True),
+        title=TEXT(analyzer=stem, stored=True),
+        title_exact=TEXT(analyzer=exact),
+        body=TEXT(analyzer=stem, stored=True),
+        body_exact=TEXT(analyzer=exact),
+        outlet=KEYWORD(**facet),
+        place=KEYWORD(**facet),
+        actor=KEYWORD(**facet),
+        country=KEYWORD(**facet),
+        date=DATETIME(stored=True, sortable=True),
+        url=STORED(),
+        author=STORED(),
+        category=STORED(),
+        entities=STORED(),  # the extraction's JSON (names, en, kinds) for display
+    )

@@ -1,0 +1,122 @@
+"""On-disk layout of an index directory, shared by the writer (indexer) and readers (web).
+
+    INDEX_DIR/
+      current -> gen-20261122T051500-1234   (relative symlink, replaced atomically)
+      gen-20261122T051500-1234/              (a complete Whoosh index + labels.json + build.json)
+      gen-...                                (the previous generation, kept for readers mid-swap)
+      .build-<stamp>-<pid>/                  (a build in progress; never read)
+      .build.lock                            (flock held by the running build)
+
+A build writes into ``.build-*`` and is published by renaming it to ``gen-*`` and swapping
+the ``current`` link with ``os.replace``: a reader sees the old index or the new one, never
+a half-written one, and an interrupted build leaves ``current`` untouched.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+CURRENT = "current"
+LABELS_FILE = "labels.json"
+BUILD_FILE = "build.json"
+KEEP_GENERATIONS = 2
+
+
+class IndexUnavailable(RuntimeError):
+    """The index directory cannot be used; the message says why and what to do."""
+
+
+def _stamp() -> str:
+    return time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+
+
+def current_generation(index_dir: Path) -> Path:
+    """The directory of the published generation, or IndexUnavailable naming the problem."""
+    index_dir = Path(index_dir)
+    link = index_dir / CURRENT
+    if not index_dir.is_dir():
+        raise IndexUnavailable(f"index directory {index_dir} does not exist: build it with `make index`")
+    if not link.is_symlink():
+        raise IndexUnavailable(f"no index published in {index_dir} (no '{CURRENT}' link): run `make index`")
+    target = index_dir / os.readlink(link)
+    if not target.is_dir():
+        raise IndexUnavailable(f"{link} points to {target}, which is missing: rebuild with `make index`")
+    return target
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the directory's build lock; a second concurrent build fails at once.
+
+    flock is released by the kernel when a build is killed, so a lock is never stale.
+    """
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fh = open(index_dir / ".build.lock", "w")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexUnavailable(f"another build is running in {index_dir}") from None
+        yield
+    finally:
+        fh.close()
+
+
+def clean_stale_builds(index_dir: Path) -> list[Path]:
+    """Remove half-written build directories left by killed builds (call under the lock)."""
+    removed = []
+    for path in Path(index_dir).glob(".build-*"):
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def new_build_dir(index_dir: Path) -> Path:
+    path = Path(index_dir) / f".build-{_stamp()}"
+    path.mkdir(parents=True)
+    return path
+
+
+def publish(index_dir: Path, build_dir: Path, labels: dict, build_info: dict) -> Path:
+    """Make a finished build the current generation (atomically) and prune old ones."""
+    index_dir = Path(index_dir)
+    (build_dir / LABELS_FILE).write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
+    (build_dir / BUILD_FILE).write_text(json.dumps(build_info, ensure_ascii=False, indent=1), encoding="utf-8")
+    final = index_dir / f"gen-{_stamp()}"
+    os.rename(build_dir, final)
+    tmp_link = index_dir / f".{CURRENT}-{os.getpid()}"
+    if tmp_link.is_symlink():
+        tmp_link.unlink()
+    os.symlink(final.name, tmp_link)
+    os.replace(tmp_link, index_dir / CURRENT)
+    _fsync_dir(index_dir)
+    prune(index_dir)
+    return final
+
+
+def prune(index_dir: Path, keep: int = KEEP_GENERATIONS) -> None:
+    """Delete all but the newest ``keep`` generations, never the current one."""
+    current = (index_dir / os.readlink(index_dir / CURRENT)).name
+    gens = sorted((p for p in index_dir.glob("gen-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    for path in gens[:-keep]:
+        if path.name != current:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def read_json(gen_dir: Path, name: str) -> dict:
+    path = gen_dir / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,60 @@
+"""Flask application factory: a thin layer over ``search``.
+
+``create_app()`` reads the index directory from ``MIRSAD_INDEX`` (default ``index``) or
+its argument, checks that the index opens (a clear error otherwise), and serves:
+
+- ``/`` and ``/search``: the search page;    ``/api/search``: the same data as JSON
+- ``/doc/<id>``: one article;                 ``/api/doc/<id>``: the same as JSON
+- ``/api/health``: index status
+
+Each worker opens the index lazily and follows the ``current`` link, so a rebuild is
+picked up without a restart.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from flask import Flask
+
+from search.index import IndexHandle, open_generation
+from search.store import IndexUnavailable, current_generation
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+                               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def create_app(index_dir: str | os.PathLike | None = None, check: bool = True) -> Flask:
+    """Build the app for ``index_dir``; with ``check``, fail at once (SystemExit with a
+    readable message) when the index is missing or cannot be opened."""
+    index_dir = Path(index_dir or os.environ.get("MIRSAD_INDEX", "index"))
+    if check:
+        try:
+            gen = open_generation(current_generation(index_dir))
+            gen.close()  # each worker opens its own after the fork
+        except IndexUnavailable as exc:
+            print(f"mirsad: cannot serve: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+    app = Flask(__name__)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.config["INDEX_DIR"] = index_dir
+    app.extensions["mirsad"] = IndexHandle(index_dir)
+
+    from web.routes import bp
+
+    app.register_blueprint(bp)
+
+    @app.after_request
+    def _headers(response):
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    return app

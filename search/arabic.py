@@ -169,10 +169,14 @@ def _noun_stem(bare: str) -> str:
     Snowball is given the word as a definite noun (ال + word) so that every clitic
     form reaches the same suffix rules (it stems انتخابات and الانتخابات differently
     otherwise, and strips a root و/ف: وزير -> زير). Words of four letters or fewer keep
-    their letters, so حلبة stays apart from حلب.
+    their letters, so حلبة stays apart from حلب, and so do stems shorter than four.
     """
     if len(bare) >= 5:
-        return _post_fold(_snowball_stem("ال" + bare))
+        stem = _snowball_stem("ال" + bare)
+        # A three-letter stem of a longer word collides with real three-letter words
+        # (الحلبات -> حلب, Aleppo): keep such words whole.
+        if len(stem) >= 4:
+            return _post_fold(stem)
     return _post_fold(bare)
 
 

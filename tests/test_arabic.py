@@ -1,0 +1,123 @@
+"""Table-driven tests of each step of the Arabic analysis chain."""
+import pickle
+
+import pytest
+
+from search.arabic import (analyze, exact_analyzer, fold, is_stop, light_normalize, normalize,
+                           stem_analyzer, stems, strip_marks, tokenize)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("المُعَارَضَة السورية", ["المُعَارَضَة", "السورية"]),  # diacritics do not split a word
+    ("بـ«جيش الإسلام»، لـ«الشرق الأوسط»", ["بـ", "جيش", "الإسلام", "لـ", "الشرق", "الأوسط"]),
+    ("#حلب_تحترق اليوم", ["حلب", "تحترق", "اليوم"]),
+    ("CNN و BBC عام 2018", ["CNN", "و", "BBC", "عام", "2018"]),
+    ("١١ أكتوبر ٢٠١٧", ["١١", "أكتوبر", "٢٠١٧"]),
+    ("“درع الفرات”", ["درع", "الفرات"]),
+])
+def test_tokenize(text, words):
+    assert tokenize(text) == words
+
+
+@pytest.mark.parametrize("raw, out", [
+    ("المُعَارَضَة", "المعارضة"),  # fatha, damma, kasra... stripped
+    ("مُحَمَّدٌ", "محمد"),  # shadda and tanween
+    ("الرحمٰن", "الرحمن"),  # superscript alef
+    ("بـــيروت", "بيروت"),  # tatweel
+    ("صلى الله عليه وسلم ﷺ", "صلى الله عليه وسلم ﷺ"),  # letters untouched
+])
+def test_strip_marks(raw, out):
+    assert strip_marks(raw) == out
+
+
+@pytest.mark.parametrize("raw, out", [
+    ("أحمد", "احمد"), ("إدلب", "ادلب"), ("آمن", "امن"), ("ٱلله", "الله"),  # alef forms
+    ("مستشفى", "مستشفي"), ("على", "علي"),  # alef maksura
+    ("حماة", "حماه"), ("المعارضة", "المعارضه"),  # teh marbuta
+    ("ایران", "ايران"), ("کرکوک", "كركوك"),  # Persian ya and kaf
+    ("٢٠١٤", "2014"), ("۲۰۱۴", "2014"),  # Arabic-Indic and Persian digits
+    ("BBC", "bbc"),
+])
+def test_fold(raw, out):
+    assert fold(raw) == out
+
+
+@pytest.mark.parametrize("raw, out", [
+    ("عَلَى", "عَلَى".replace("َ", "")), ("ﻻ", "لا"), ("٢٠١٧", "2017"), ("CNN", "cnn"),
+])
+def test_light_normalize_keeps_letters(raw, out):
+    assert light_normalize(raw) == out
+
+
+@pytest.mark.parametrize("word, stop", [
+    ("في", True), ("فى", True), ("على", True), ("متى", True), ("كم", True), ("ماذا", True),
+    ("الذي", True), ("ب", True),  # a lone letter left by بـ«
+    ("علي", False),  # the name Ali is not the preposition على
+    ("الموصل", False), ("داعش", False),
+])
+def test_stop_words(word, stop):
+    assert is_stop(light_normalize(word)) is stop
+
+
+@pytest.mark.parametrize("group", [
+    ["الموصل", "بالموصل", "والموصل", "للموصل", "وبالموصل", "فالموصل", "وللموصل", "كالموصل"],
+    ["إدلب", "ادلب", "بإدلب", "وإدلب", "لإدلب"],
+    ["حماة", "حماه", "بحماة"],
+    ["مستشفى", "مستشفي", "المستشفى", "بالمستشفى"],
+    ["المُعَارَضَة", "المعارضة", "معارضة", "والمعارضة"],
+    ["٢٠١٤", "2014"],
+    ["اللاجئين", "اللاجئون", "لاجئ", "للاجئين", "لاجئين"],
+    ["لبنان", "للبنان", "ولبنان"],
+    ["تركيا", "لتركيا", "وتركيا"],
+    ["الانتخابات", "انتخابات", "والانتخابات"],
+    ["الوزير", "وزير"],
+])
+def test_clitic_and_spelling_forms_conflate(group):
+    """Every written form shares a stem with the bare form (the query side)."""
+    bare = set(stems(light_normalize(group[0])))
+    for form in group[1:]:
+        assert bare & set(stems(light_normalize(form))), (group[0], form, stems(light_normalize(form)))
+
+
+@pytest.mark.parametrize("a, b", [
+    ("الموصل", "وصل"),  # short words keep their letters: وصل is not و + صل
+    ("حلب", "حلبة"),  # a four-letter word is not stripped of its ة
+    ("حلب", "والحلبات"),  # nor a longer one down to three letters
+    ("سوريا", "السورية"),
+    ("علي", "على"),
+])
+def test_precision_pairs_do_not_conflate(a, b):
+    sa = set(stems(light_normalize(a))) if not is_stop(light_normalize(a)) else set()
+    sb = set(stems(light_normalize(b))) if not is_stop(light_normalize(b)) else set()
+    assert not sa & sb
+
+
+def test_short_words_keep_their_letters():
+    assert stems(light_normalize("وصل")) == ("وصل",)
+
+
+def test_analyzers_agree_with_analyze():
+    text = "وأفادت بأن عمليات التحرير في الموصل"
+    assert [t.text for t in stem_analyzer()(text)] == analyze(text, stemmed=True)
+    assert [t.text for t in exact_analyzer()(text)] == analyze(text, stemmed=False)
+
+
+def test_analyzer_keeps_positions_across_stop_words():
+    positions = [(t.text, t.pos) for t in exact_analyzer()("هروب عناصر من الموصل", positions=True)]
+    assert positions == [("هروب", 0), ("عناصر", 1), ("الموصل", 3)]
+
+
+def test_ambiguous_clitic_readings_share_a_position():
+    toks = [(t.text, t.pos) for t in stem_analyzer()("للبنان", positions=True)]
+    assert {p for _, p in toks} == {0} and len(toks) == 2
+
+
+def test_analyzers_pickle():
+    """Whoosh pickles the analyzer into the index: it must survive a round trip."""
+    for make in (stem_analyzer, exact_analyzer):
+        clone = pickle.loads(pickle.dumps(make()))
+        assert [t.text for t in clone("بالموصل")] == [t.text for t in make()("بالموصل")]
+
+
+def test_normalize_names():
+    assert normalize("  الجيشُ   السوريّ ") == "الجيش السوري"

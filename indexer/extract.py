@@ -38,7 +38,8 @@ _TITLES = [normalize(t) for t in (
     "المبعوث", "الأمين العام", "المتحدث باسم", "المتحدثة باسم", "الناطق باسم", "الناطق الرسمي باسم", "المتحدث الرسمي باسم",
     "القيادي في", "القيادي", "قائد", "القائد العام", "العقيد", "العميد", "اللواء", "الفريق", "المقدم", "الرائد", "النقيب",
     "المشير", "الجنرال", "الدكتور", "د.", "النائب", "الزعيم", "زعيم", "مؤسس", "المدعي العام", "القاضي", "السيناتور",
-    "رئيس", "مدير", "المدير العام", "المسؤول في", "عضو", "مسؤول", "محافظ", "أمير منطقة", "مفتي", "الإمام",
+    "رئيس وزراء", "المدير العام", "المسؤول في", "محافظ", "أمير منطقة", "مفتي", "الإمام", "المدرب", "مدرب",
+    "اللاعب", "النجم", "الفنان", "الفنانة", "الكاتب", "الكاتبة", "الروائي", "الشاعر", "المخرج", "الممثل", "الممثلة",
 )]
 # First word of a title -> its titles, longest first.
 _TITLES_BY_FIRST: dict[str, list[list[str]]] = {}
@@ -52,7 +53,38 @@ _NAME_STOP = {normalize(w) for w in (
     "عبد".split()[:-1]
 )}
 _NAME_PARTICLES = {normalize(w) for w in ("عبد", "أبو", "ابو", "بن", "ابن", "آل", "أبي", "ولد", "دي", "فان")}
-_PUNCT_BREAK = re.compile(r"[،,.:;؛!?؟()\[\]{}«»\"“”'‘’\-–—ـ/\\|]")
+# Punctuation that ends a name (quotes do not: غرفة عمليات “غضب الفرات”).
+_LETTERS_RE = re.compile("^[\u0621-\u064a]{2,}$")
+_PUNCT_BREAK = re.compile(r"[،,.:;؛!?؟()\[\]{}\-–—ـ/\\|]")
+_OPEN_QUOTE = re.compile("[«\"“„']\\s*$")
+_CLOSE_QUOTE = re.compile("^\\s*[»\"”']")
+# Nationality adjectives (masculine, folded): الجيش + adjective is a state force.
+NATIONALITIES = {normalize(w) for w in (
+    "الأمريكي الأميركي الروسي التركي العراقي السوري الإيراني الإسرائيلي اللبناني المصري السعودي "
+    "الأردني اليمني الليبي التونسي الجزائري المغربي السوداني الفرنسي البريطاني الألماني الإيطالي "
+    "الصيني الياباني الهندي الباكستاني الأفغاني القطري الإماراتي الكويتي البحريني العماني الفلسطيني "
+    "الصومالي الإثيوبي النيجيري الكوري الأوكراني الإسباني الكندي الأسترالي البلجيكي الهولندي "
+    "السويدي اليوناني القبرصي الموريتاني المالي التشادي الفنزويلي البرازيلي الأرجنتيني المكسيكي "
+    "الإندونيسي الماليزي البنغالي الكيني الأذربيجاني الأرمني الجورجي البولندي النمساوي السويسري"
+).split()}
+_FORCE_HEADS = {normalize(w): kind for w, kind in (
+    ("الجيش", "army"), ("القوات", "army"), ("وزارة", "ministry"), ("الحكومة", "government"),
+    ("الشرطة", "police"),
+)}
+# Common given names (folded): a given name + one or two more words, closed by
+# punctuation, introduces a person (محمد علوش، عضو ... ; حسام سلامة، إن ...).
+_NAME_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ة": "ه"})  # FOLD without ى -> ي
+GIVEN_NAMES = {light_normalize(w).translate(_NAME_FOLD) for w in (
+    "محمد أحمد محمود مصطفى علي عمر عثمان خالد حسن حسين حسام عبد أبو إبراهيم إسماعيل يوسف يحيى "
+    "زكريا سليمان سلمان فيصل فهد فاتح فراس فادي فايز فؤاد ماهر مازن مالك مروان مراد منصور منير "
+    "نبيل نزار نصر نضال هاني هشام وائل وليد ياسر ياسين يونس أيمن أنس أسامة أكرم أمين أنور باسل "
+    "بسام بشير بلال توفيق ثامر جمال جميل جواد حازم حاتم حامد حمزة حميد رائد رامي رشيد رضا رياض "
+    "زياد سامر سامي سعد سعيد سعود سلطان سليم سمير شريف صالح صلاح طارق طلال عادل عاطف عامر عباس "
+    "عدنان عزيز عصام علاء عماد عمار عمرو عيسى غسان كريم كمال لؤي ماجد مجدي محسن مهدي معاذ موسى "
+    "ناصر نادر ناجي نايف هادي هيثم وسام وليد ياسر تركي بندر نواف مشعل متعب ممدوح زهير أحمد "
+    "فاطمة عائشة مريم زينب سارة ليلى هدى نور رانيا سلمى دينا منى هند ريم لينا رنا سعاد "
+    "جون جورج مايكل ديفيد دونالد سيرجي سيرغي فلاديمير إيمانويل"
+).split()}
 
 
 @dataclass
@@ -122,20 +154,21 @@ class Extractor:
         self.countries = {p.name: p for p in self.gaz.places if p.type == "country"}
         for facet, entities in (("place", self.gaz.places), ("actor", self.gaz.actors)):
             for entity in entities:
-                for alias in (entity.name, *entity.aliases):
-                    self._add(alias, entity, facet)
+                self._add(entity.name, entity, facet, entity.needs_cue)
+                for alias in entity.aliases:
+                    self._add(alias, entity, facet, alias.startswith("~"))
         self.signatures = [(normalize(_fold_quotes(s)), o) for o in self.gaz.outlets for s in o.signatures]
+        self.outlet_names = {normalize(o.name) for o in self.gaz.outlets}
         self.signatures.sort(key=lambda x: -len(x[0]))
 
-    def _add(self, alias: str, entity: Entity, facet: str) -> None:
-        needs_cue = alias.startswith("~")
+    def _add(self, alias: str, entity: Entity, facet: str, needs_cue: bool) -> None:
         words = WORD_RE.findall(alias.lstrip("~"))
         if not words:
             return
         node = self.root
         for w in words:
             node = node.children.setdefault(_word_key(w), _Node())
-        if node.entity is None or (facet == "actor" and node.facet == "place"):
+        if node.entity is None or (node.needs_cue and not needs_cue) or (facet == "actor" and node.facet == "place"):
             node.entity, node.facet, node.needs_cue = entity, facet, needs_cue
 
     # --- outlet ---------------------------------------------------------------
@@ -160,46 +193,153 @@ class Extractor:
 
     def mentions(self, text: str) -> list[tuple[int, int, Entity, str]]:
         """(start, end, entity, facet) of every gazetteer or person mention in ``text``."""
-        tokens = []  # (start, end, folded, breaks_before)
+        tokens = []  # (start, end, folded, breaks before, surface, gap before)
         last_end = 0
         for m in WORD_RE.finditer(text):
             gap = text[last_end:m.start()]
             tokens.append((m.start(), m.end(), light_normalize(m.group()).translate(FOLD),
-                           bool(_PUNCT_BREAK.search(gap)) or "\n" in gap, m.group()))
+                           bool(_PUNCT_BREAK.search(gap)) or "\n" in gap, m.group(), gap))
             last_end = m.end()
+        # Pass 1: gazetteer names, longest first. Pass 2: rules, only between them, so a
+        # rule never swallows a known name (الرئيس عبد الفتاح السيسي).
         found = []
+        covered = [False] * len(tokens)
         i = 0
         while i < len(tokens):
-            best = None  # (end_index, node)
-            for key in _text_keys(tokens[i][2], first=True):
-                node = self.root.children.get(key)
-                j = i
-                while node is not None:
-                    if node.entity is not None and (best is None or j > best[0]):
-                        if not node.needs_cue or (i > 0 and tokens[i - 1][2] in PLACE_CUES):
-                            best = (j, node)
-                    j += 1
-                    if j >= len(tokens) or tokens[j][3]:
-                        break
-                    nxt = None
-                    for k in _text_keys(tokens[j][2], first=False):
-                        nxt = node.children.get(k)
-                        if nxt is not None:
-                            break
-                    node = nxt
-            if best is not None:
-                j, node = best
+            best = self._match_at(tokens, i)
+            if best is None:
+                i += 1
+                continue
+            j, node = best
+            covered[i:j + 1] = [True] * (j + 1 - i)
+            if node.entity.type != "media" and not self._quoted_outlet(text, tokens, i, j):
                 found.append((tokens[i][0], tokens[j][1], node.entity, node.facet))
-                i = j + 1
+            i = j + 1
+        i = 0
+        while i < len(tokens):
+            if covered[i]:
+                i += 1
                 continue
-            person = self._person_at(tokens, i)
-            if person is not None:
-                j, name = person
-                found.append((tokens[i][0], tokens[j][1], Entity(name, name, "person"), "actor"))
-                i = j + 1
-                continue
-            i += 1
+            for rule in (self._person_at, self._force_at, self._named_at):
+                hit = rule(tokens, i)
+                if hit is not None and not any(covered[i:hit[0] + 1]):
+                    j, entity = hit
+                    found.append((tokens[i][0], tokens[j][1], entity, "actor"))
+                    i = j + 1
+                    break
+            else:
+                i += 1
+        found.sort(key=lambda m: m[0])
         return found
+
+    def _match_at(self, tokens, i: int):
+        """(last token index, trie node) of the longest gazetteer name at token i."""
+        best = None
+        for key in _text_keys(tokens[i][2], first=True):
+            node = self.root.children.get(key)
+            j = i
+            while node is not None:
+                if node.entity is not None and (best is None or j > best[0]):
+                    if not node.needs_cue or (i > 0 and tokens[i - 1][2] in PLACE_CUES):
+                        best = (j, node)
+                j += 1
+                if j >= len(tokens) or tokens[j][3]:
+                    break
+                nxt = None
+                for k in _text_keys(tokens[j][2], first=False):
+                    nxt = node.children.get(k)
+                    if nxt is not None:
+                        break
+                node = nxt
+        return best
+
+    def _quoted_outlet(self, text, tokens, i, j) -> bool:
+        """A quoted outlet name (لـ«الشرق الأوسط») is the newspaper, not the region."""
+        name = " ".join(t[2] for t in tokens[i:j + 1])
+        if name not in self.outlet_names:
+            return False
+        before = text[max(0, tokens[i][0] - 3):tokens[i][0]]
+        after = text[tokens[j][1]:tokens[j][1] + 3]
+        return bool(_OPEN_QUOTE.search(before) and _CLOSE_QUOTE.search(after))
+
+    def _force_at(self, tokens, i):
+        """الجيش/القوات + nationality -> the state's army; وزارة X [nationality] and
+        الحكومة + nationality -> the ministry / government, as written."""
+        head = _FORCE_HEADS.get(tokens[i][2]) or _FORCE_HEADS.get(_strip_clitic(tokens[i][2]))
+        if head is None or i + 1 >= len(tokens) or tokens[i + 1][3]:
+            return None
+        nxt = tokens[i + 1][2]
+        masc = nxt[:-1] if nxt.endswith("يه") else nxt
+        if head == "army" and masc in NATIONALITIES:
+            name = "الجيش " + strip_marks(tokens[i + 1][4])
+            name = name[:-1] if name.endswith(("ة", "ه")) else name
+            return i + 1, Entity(name, name, "state_force")
+        if head in ("government", "police") and masc in NATIONALITIES:
+            name = ("الحكومة " if head == "government" else "الشرطة ") + strip_marks(tokens[i + 1][4])
+            return i + 1, Entity(name, name, "government" if head == "government" else "state_force")
+        if head == "ministry" and nxt.startswith("ال"):
+            j = i + 1
+            if j + 1 < len(tokens) and not tokens[j + 1][3]:
+                adj = tokens[j + 1][2]
+                if (adj[:-1] if adj.endswith("يه") else adj) in NATIONALITIES:
+                    j += 1
+            name = "وزارة " + " ".join(strip_marks(tokens[k][4]) for k in range(i + 1, j + 1))
+            return j, Entity(name, name, "government")
+        return None
+
+    def _named_at(self, tokens, i):
+        """A given name and one to three more words, closed by punctuation: a person."""
+        # the given name as written (على is a preposition, علي a name)
+        first = light_normalize(tokens[i][4]).translate(_NAME_FOLD)
+        if first not in GIVEN_NAMES or (i > 0 and not tokens[i][3] and tokens[i - 1][2] in GIVEN_NAMES):
+            return None
+        end = self._name_from(tokens, i)
+        if end is None or not (end + 1 >= len(tokens) or _PUNCT_BREAK.search(tokens[end + 1][5])):
+            return None
+        name = " ".join(strip_marks(tokens[k][4]) for k in range(i, end + 1))
+        return end, Entity(name, name, "person")
+
+    def _is_known_word(self, word: str, first: bool) -> bool:
+        """The word alone is a gazetteer name (إسرائيل): it cannot be part of a person's name."""
+        for key in _text_keys(word, first):
+            node = self.root.children.get(key)
+            if node is not None and node.entity is not None and not node.needs_cue:
+                return True
+        return False
+
+    def _name_from(self, tokens, j: int) -> int | None:
+        """Index of the last word of a personal name of 2-4 words starting at ``j``.
+
+        Words are letters only, not function words nor gazetteer names; a word with the
+        article is a family name only after a given name or a particle (خالد الفيصل،
+        عبد الرحمن، حامد العازمي) and ends the name unless a particle follows.
+        """
+        words: list[str] = []
+        k = j
+        while k < len(tokens) and len(words) < 4:
+            if words and tokens[k][3]:
+                break
+            w = tokens[k][2]
+            if w in _NAME_STOP or not _LETTERS_RE.match(w):
+                break
+            if self._is_known_word(w, first=not words) and w not in GIVEN_NAMES:
+                break
+            if w.startswith("ال"):
+                prev = words[-1] if words else ""
+                if not (prev in _NAME_PARTICLES or prev in GIVEN_NAMES or (len(words) >= 2 and words[-2] in _NAME_PARTICLES)):
+                    break
+                words.append(w)
+                k += 1
+                if prev not in _NAME_PARTICLES:
+                    break
+                continue
+            words.append(w)
+            k += 1
+        while words and words[-1] in _NAME_PARTICLES:
+            words.pop()
+        if len(words) < 2:
+            return None
+        return j + len(words) - 1
 
     def _person_at(self, tokens, i: int):
         """A person introduced by a title at token i: (last token index, name)."""
@@ -217,28 +357,10 @@ class Extractor:
             # skip one nationality/affiliation adjective: الروسي، السوري، الأمريكي
             if j < len(tokens) and not tokens[j][3] and tokens[j][2].startswith("ال") and tokens[j][2].endswith(("ي", "يه")):
                 j += 1
-            name_tokens = []
-            while j < len(tokens) and len(name_tokens) < 4:
-                if name_tokens and tokens[j][3]:
-                    break
-                if j > i + n and not name_tokens and tokens[j][3]:
-                    break
-                w = tokens[j][2]
-                if w in _NAME_STOP or not re.match("^[\u0621-\u064a]{2,}$", w):
-                    break
-                if w.startswith("ال") and not (name_tokens and name_tokens[-1] in _NAME_PARTICLES):
-                    break
-                if any(key in self.root.children for key in {_word_key(w)}) and not name_tokens:
-                    break
-                name_tokens.append(w)
-                j += 1
-            while name_tokens and name_tokens[-1] in _NAME_PARTICLES:
-                name_tokens.pop()
-                j -= 1
-            if len(name_tokens) >= 2:
-                start = j - len(name_tokens)
-                name = " ".join(strip_marks(tokens[k][4]) for k in range(start, j))
-                return j - 1, name
+            name_end = self._name_from(tokens, j)
+            if name_end is not None:
+                name = " ".join(strip_marks(tokens[k][4]) for k in range(j, name_end + 1))
+                return name_end, Entity(name, name, "person")
             return None
         return None
 

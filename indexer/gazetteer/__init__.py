@@ -1,7 +1,9 @@
 """The gazetteer: outlets, places and actors, loaded from the human-edited files here.
 
 Every file is UTF-8 text, one entity per line, columns separated by `` | ``, lists
-inside a column separated by ``;``, ``#`` starts a comment line. The columns of each
+inside a column separated by ``;``, ``#`` starts a comment line. A name or alias written
+with a leading ``~`` is also a common word: it is matched only right after a cue word
+(مدينة، بلدة، ريف، نادي…). The columns of each
 file are listed in ``COLUMNS`` (and in the file's header). A malformed line raises
 ``GazetteerError`` naming ``file:line``.
 """
@@ -39,6 +41,7 @@ class Entity:
     codes: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
     signatures: tuple[str, ...] = ()
+    needs_cue: bool = False  # the name is also a common word (a leading "~" in the file)
 
     def as_json(self) -> dict:
         out = {"name": self.name, "en": self.en, "aliases": list(self.aliases)}
@@ -111,19 +114,25 @@ def load(directory: Path = HERE) -> Gazetteer:
     for row in _load(directory / "outlets.txt"):
         gaz.outlets.append(Entity(row["name"], row["en"], "outlet", codes=row["codes"],
                                   domains=row["domains"], signatures=row["signatures"]))
+    place_rows: list[dict] = []
     for fname, target in (("places.txt", gaz.places), ("actors.txt", gaz.actors)):
         path = directory / fname
         if not path.exists():
             continue
-        for row in _load(path):
+        rows = _load(path)
+        if fname == "places.txt":
+            place_rows = rows
+        for row in rows:
             kind = row.get("kind") or row.get("type")
-            key = (fname, normalize(row["name"]))
+            key = (fname, normalize(row["name"].lstrip("~")))
             if key in seen:
                 raise GazetteerError(f"{row['_where']}: {row['name']!r} is already defined at {seen[key]}")
             seen[key] = row["_where"]
-            target.append(Entity(row["name"], row["en"], kind, aliases=row["aliases"], country=row.get("country", "")))
-    names = {p.name for p in gaz.places}
-    for p in gaz.places:
-        if p.country and p.country not in names:
-            raise GazetteerError(f"{directory / 'places.txt'}: {p.name!r} names country {p.country!r}, which is not a place in the file")
+            name = row["name"].lstrip("~").strip()
+            target.append(Entity(name, row["en"], kind, aliases=row["aliases"], country=row.get("country", ""),
+                                 needs_cue=row["name"].startswith("~")))
+    countries = {p.name for p in gaz.places if p.type == "country"}
+    for row, place in zip(place_rows, gaz.places):
+        if place.country and place.country not in countries:
+            raise GazetteerError(f"{row['_where']}: {place.name!r} names country {place.country!r}, which is not a country in the file")
     return gaz

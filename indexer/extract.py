@@ -29,18 +29,29 @@ PLACE_CUES = {normalize(w) for w in (
 ).split()}
 
 # Person rules: a title, an optional nationality/affiliation adjective, then the name.
-_TITLES = [normalize(t) for t in (
+# Titles that introduce a person. A strong title may be followed by any name; a weak one
+# (قائد، زعيم، مدرب…) is also an ordinary noun (قائد طائرة), so its name must start with a
+# known given name.
+_STRONG_TITLES = [normalize(t) for t in (
     "الرئيس", "رئيس الوزراء", "رئيس الحكومة", "رئيس الجمهورية", "رئيس مجلس النواب", "رئيس البرلمان",
-    "وزير الخارجية", "وزير الدفاع", "وزير الداخلية", "وزير المالية", "وزير الإعلام", "وزير النفط",
-    "وزير الطاقة", "وزير العدل", "وزير الاقتصاد", "وزير التجارة", "وزير الصحة", "وزير التعليم", "وزير",
-    "وزيرة الخارجية", "وزيرة", "نائب الرئيس", "نائب رئيس الوزراء", "ولي العهد", "ولي ولي العهد",
-    "الملك", "الأمير", "الشيخ", "السلطان", "المستشارة", "المستشار", "السفير", "المبعوث الأممي", "المبعوث الأمريكي", "المبعوث الخاص",
-    "المبعوث", "الأمين العام", "المتحدث باسم", "المتحدثة باسم", "الناطق باسم", "الناطق الرسمي باسم", "المتحدث الرسمي باسم",
-    "القيادي في", "القيادي", "قائد", "القائد العام", "العقيد", "العميد", "اللواء", "الفريق", "المقدم", "الرائد", "النقيب",
-    "المشير", "الجنرال", "الدكتور", "د.", "النائب", "الزعيم", "زعيم", "مؤسس", "المدعي العام", "القاضي", "السيناتور",
-    "رئيس وزراء", "المدير العام", "المسؤول في", "محافظ", "أمير منطقة", "مفتي", "الإمام", "المدرب", "مدرب",
-    "اللاعب", "النجم", "الفنان", "الفنانة", "الكاتب", "الكاتبة", "الروائي", "الشاعر", "المخرج", "الممثل", "الممثلة",
+    "رئيس وزراء", "رئيس هيئة الأركان", "رئيسة الوزراء", "وزير الخارجية", "وزير الدفاع", "وزير الداخلية",
+    "وزير المالية", "وزير الإعلام", "وزير النفط", "وزير الطاقة", "وزير العدل", "وزير الاقتصاد", "وزير التجارة",
+    "وزير الصحة", "وزير التعليم", "وزير الاستخبارات", "وزير", "وزيرة الخارجية", "وزيرة", "نائب الرئيس",
+    "نائب رئيس الوزراء", "ولي العهد", "ولي ولي العهد", "الملك", "الأمير", "الشيخ", "السلطان", "المستشارة",
+    "السفير", "المبعوث الأممي", "المبعوث الأمريكي", "المبعوث الخاص", "المبعوث", "الأمين العام",
+    "المتحدث باسم", "المتحدثة باسم", "الناطق باسم", "الناطق الرسمي باسم", "المتحدث الرسمي باسم",
+    "القيادي في", "العقيد", "العميد", "اللواء", "الفريق", "المقدم", "الرائد", "النقيب", "المشير", "الجنرال",
+    "الدكتور", "النائب", "المدعي العام", "القاضي", "السيناتور", "أمير منطقة", "مفتي", "الإمام",
 )]
+_WEAK_TITLES = [normalize(t) for t in (
+    "القيادي", "قائد", "القائد العام", "الزعيم", "زعيم", "مؤسس", "المستشار", "المدير العام", "المسؤول في",
+    "محافظ", "المدرب", "مدرب", "اللاعب", "النجم", "الفنان", "الفنانة", "الكاتب", "الكاتبة", "الروائي",
+    "الشاعر", "المخرج", "الممثل", "الممثلة", "الناشط", "الناشطة", "الصحفي", "الصحفية", "الإعلامي",
+)]
+_TITLES = _STRONG_TITLES + _WEAK_TITLES
+_WEAK = set(_WEAK_TITLES)
+# Adjectives that may stand between a title and the name (besides nationalities).
+_TITLE_ADJECTIVES = {normalize(w) for w in "السابق الأسبق الحالي الجديد الراحل الأسبق المستقيل المكلف".split()}
 # First word of a title -> its titles, longest first.
 _TITLES_BY_FIRST: dict[str, list[list[str]]] = {}
 for _t in sorted((t.split() for t in _TITLES), key=len, reverse=True):
@@ -211,6 +222,10 @@ class Extractor:
                 i += 1
                 continue
             j, node = best
+            if (j == i and node.entity.type == "person" and i > 0 and not tokens[i][3]
+                    and light_normalize(tokens[i - 1][4]).translate(_NAME_FOLD) in GIVEN_NAMES):
+                i += 1  # تركي المالكي is not نوري المالكي: leave it to the name rules
+                continue
             covered[i:j + 1] = [True] * (j + 1 - i)
             if node.entity.type != "media" and not self._quoted_outlet(text, tokens, i, j):
                 found.append((tokens[i][0], tokens[j][1], node.entity, node.facet))
@@ -240,7 +255,7 @@ class Extractor:
             j = i
             while node is not None:
                 if node.entity is not None and (best is None or j > best[0]):
-                    if not node.needs_cue or (i > 0 and tokens[i - 1][2] in PLACE_CUES):
+                    if not node.needs_cue or (i > 0 and _is_cue(tokens[i - 1][2])):
                         best = (j, node)
                 j += 1
                 if j >= len(tokens) or tokens[j][3]:
@@ -322,9 +337,7 @@ class Extractor:
             w = tokens[k][2]
             if w in _NAME_STOP or not _LETTERS_RE.match(w):
                 break
-            if self._is_known_word(w, first=not words) and w not in GIVEN_NAMES:
-                break
-            if w.startswith("ال"):
+            if w.startswith("ال") and words:
                 prev = words[-1] if words else ""
                 if not (prev in _NAME_PARTICLES or prev in GIVEN_NAMES or (len(words) >= 2 and words[-2] in _NAME_PARTICLES)):
                     break
@@ -333,6 +346,8 @@ class Extractor:
                 if prev not in _NAME_PARTICLES:
                     break
                 continue
+            if w.startswith("ال") or (self._is_known_word(w, first=not words) and w not in GIVEN_NAMES):
+                break
             words.append(w)
             k += 1
         while words and words[-1] in _NAME_PARTICLES:
@@ -354,9 +369,13 @@ class Extractor:
             if title[-1] == "باسم" or title[-1] == "في":
                 return None  # "the spokesman of X": X is an organization, not a name
             j = i + n
-            # skip one nationality/affiliation adjective: الروسي، السوري، الأمريكي
-            if j < len(tokens) and not tokens[j][3] and tokens[j][2].startswith("ال") and tokens[j][2].endswith(("ي", "يه")):
-                j += 1
+            # up to two adjectives: الروسي، الإسرائيلي السابق
+            for _ in range(2):
+                if j < len(tokens) and not tokens[j][3] and tokens[j][2].startswith("ال") and (
+                        tokens[j][2].endswith(("ي", "يه")) or tokens[j][2] in _TITLE_ADJECTIVES):
+                    j += 1
+            if " ".join(title) in _WEAK and (j >= len(tokens) or light_normalize(tokens[j][4]).translate(_NAME_FOLD) not in GIVEN_NAMES):
+                return None
             name_end = self._name_from(tokens, j)
             if name_end is not None:
                 name = " ".join(strip_marks(tokens[k][4]) for k in range(j, name_end + 1))
@@ -391,6 +410,11 @@ class Extractor:
             actors=list(actors.values()),
             countries=list(countries.values()),
         )
+
+
+def _is_cue(word: str) -> bool:
+    """A place cue word, also with a clitic (بمحافظة، وريف)."""
+    return word in PLACE_CUES or (word[:1] in "وفبل" and word[1:] in PLACE_CUES)
 
 
 def _strip_clitic(word: str) -> str:

@@ -42,7 +42,7 @@ def _open(index_dir: str):
 
 
 def _search(args) -> int:
-    from search.engine import BadRequest, ids_for_query, parse_request, run_search
+    from search.engine import BadRequest, ids_for_query, parse_request, search_document
 
     gen = _open(args.index)
     try:
@@ -53,7 +53,7 @@ def _search(args) -> int:
         params = {"q": args.query, "per_page": str(args.limit), "sort": args.sort}
         for facet in ("outlet", "place", "actor", "country"):
             params[facet] = getattr(args, facet) or []
-        result = run_search(gen, parse_request(params))
+        result = search_document(gen, parse_request(params))
     except BadRequest as exc:
         print(f"mirsad search: {exc.param}: {exc.message}", file=sys.stderr)
         return 2
@@ -85,16 +85,20 @@ def _extract(args) -> int:
 
 
 def _serve(args) -> int:
+    from search.index import open_generation
     from search.store import IndexUnavailable, current_generation
 
     try:
-        current_generation(Path(args.index))
+        open_generation(current_generation(Path(args.index))).close()
     except IndexUnavailable as exc:
         print(f"mirsad serve: {exc}", file=sys.stderr)
         return 2
     os.environ["MIRSAD_INDEX"] = str(Path(args.index).resolve())
-    cmd = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind", f"{args.host}:{args.port}",
-           "--access-logfile", "-", "web.app:create_app()"]
+    # --preload: the app (and its index check) loads once in the master, so a broken
+    # index stops the server with one clear message instead of failing every worker.
+    cmd = [sys.executable, "-m", "gunicorn", "--preload", "--workers", str(args.workers),
+           "--bind", f"{args.host}:{args.port}", "--access-logfile", "-", "--timeout", "60",
+           "web.app:create_app()"]
     os.execv(sys.executable, cmd)
 
 

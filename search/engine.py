@@ -237,6 +237,44 @@ def run_search(gen: Generation, req: SearchRequest) -> dict:
     }
 
 
+def search_document(gen: Generation, req: SearchRequest, base: str = "/api/search") -> dict:
+    """``run_search`` plus navigation: each facet value's ``toggle_url``, next/prev/sort
+    links, filter links for the hits' entities, and a spelling suggestion when nothing
+    matched. ``base`` is the path the links point to (the page or the API)."""
+    result = run_search(gen, req)
+
+    def url(**changes) -> str:
+        qs = req.query_string(**changes)
+        return base + ("?" + qs if qs else "")
+
+    for values in result["facets"].values():
+        for v in values:
+            toggle = v.pop("toggle")
+            v["toggle_url"] = base + ("?" + toggle if toggle else "")
+    pages = -(-result["total"] // req.per_page) if result["total"] else 0
+    result["pages"] = pages
+    result["suggestion"] = suggest(gen, req.q) if req.q and result["total"] == 0 else None
+    result["links"] = {
+        "self": url(),
+        "next": url(page=req.page + 1) if req.page < pages else None,
+        "prev": url(page=req.page - 1) if req.page > 1 else None,
+        "json": "/api/search" + ("?" + req.query_string() if req.query_string() else ""),
+        "html": "/search" + ("?" + req.query_string() if req.query_string() else ""),
+        "sort_relevance": url(sort="relevance", page=1),
+        "sort_date": url(sort="date", page=1),
+        "clear_filters": base + ("?" + urlencode({"q": req.q}) if req.q else ""),
+    }
+    values: dict[str, set[str]] = {"outlet": set(), "place": set(), "actor": set()}
+    for hit in result["hits"]:
+        if hit["outlet"]:
+            values["outlet"].add(hit["outlet"])
+        values["place"].update(p["value"] for p in hit["places"])
+        values["actor"].update(a["value"] for a in hit["actors"])
+    result["filter_urls"] = {facet: {v: url(filters={**req.filters, facet: [v]}, page=1) for v in vs}
+                             for facet, vs in values.items()}
+    return result
+
+
 def _by_date(gen: Generation, mask: np.ndarray, start: int, count: int, pq) -> list[dict]:
     docs = np.flatnonzero(mask)
     # Newest first; unknown dates (-1) last; doc number breaks ties stably.

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from search.engine import BadRequest, get_document, parse_request, run_search, suggest
+from search.engine import BadRequest, get_document, parse_request, search_document
 from search.index import Generation
 from search.schema import FACETS
 from search.store import IndexUnavailable
@@ -35,43 +35,9 @@ def search_payload(api: bool):
     except IndexUnavailable as exc:
         return _error("index_unavailable", str(exc), 503)
     try:
-        req = parse_request(request.args)
-        result = run_search(gen, req)
+        return search_document(gen, parse_request(request.args), "/api/search" if api else "/search"), 200
     except BadRequest as exc:
         return exc.as_json(), 400
-    base = "/api/search" if api else "/search"
-    for values in result["facets"].values():
-        for v in values:
-            v["toggle_url"] = base + ("?" + v["toggle"] if v["toggle"] else "")
-    result["suggestion"] = suggest(gen, req.q) if req.q and result["total"] == 0 else None
-    pages = -(-result["total"] // req.per_page) if result["total"] else 0
-    result["pages"] = pages
-    result["links"] = {
-        "self": base + "?" + req.query_string(),
-        "next": base + "?" + req.query_string(page=req.page + 1) if req.page < pages else None,
-        "prev": base + "?" + req.query_string(page=req.page - 1) if req.page > 1 else None,
-        "json": "/api/search?" + req.query_string(),
-        "html": "/search?" + req.query_string(),
-        "sort_relevance": base + "?" + req.query_string(sort="relevance", page=1),
-        "sort_date": base + "?" + req.query_string(sort="date", page=1),
-        "clear_filters": base + ("?" + urlencode({"q": req.q}) if req.q else ""),
-    }
-    result["filter_urls"] = {
-        facet: {value: base + "?" + req.query_string(filters={**req.filters, facet: [value]}, page=1)
-                for value in values}
-        for facet, values in _entity_values(result).items()
-    }
-    return result, 200
-
-
-def _entity_values(result: dict) -> dict[str, set[str]]:
-    out = {"outlet": set(), "place": set(), "actor": set()}
-    for hit in result["hits"]:
-        if hit["outlet"]:
-            out["outlet"].add(hit["outlet"])
-        out["place"].update(p["value"] for p in hit["places"])
-        out["actor"].update(a["value"] for a in hit["actors"])
-    return out
 
 
 def doc_payload(doc_id: str):

@@ -1,0 +1,105 @@
+"""Issue 4: `mirsad serve` runs gunicorn workers that follow index rebuilds live."""
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from indexer.build import build_index
+from tests.conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(url: str):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.status, json.loads(r.read())
+
+
+@pytest.fixture
+def served(tmp_path, seeds_dir):
+    index_dir = tmp_path / "ix"
+    build_index([seeds_dir], index_dir, progress=False)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "mirsad.py"), "serve", "--index", str(index_dir),
+                             "--port", str(port), "--workers", "2"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            fetch(base + "/api/health")
+            break
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("server did not start: " + proc.stderr.read().decode()[-2000:])
+    yield base, index_dir
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_workers_pick_up_a_rebuild_without_failing_a_request(served, tmp_path):
+    base, index_dir = served
+    _, health = fetch(base + "/api/health")
+    old = health["generation"]
+    assert health["documents"] == 5
+    failures, statuses, stop = [], [], threading.Event()
+
+    def hammer():
+        url = base + "/api/search?" + urllib.parse.urlencode({"q": "إدلب"})
+        while not stop.is_set():
+            try:
+                status, doc = fetch(url)
+                statuses.append((status, doc["total"]))
+            except Exception as exc:  # any failed request fails the test
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(json.dumps({"id": "new-1", "title": "خبر جديد عن إدلب", "body": "اشتباكات في إدلب اليوم"},
+                                ensure_ascii=False) + "\n", encoding="utf-8")
+    time.sleep(0.5)
+    build_index([ROOT / "corpus", extra], index_dir, progress=False)
+    time.sleep(1.0)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not failures, failures[:3]
+    totals = {total for status, total in statuses}
+    assert totals == {3, 4}  # before and after the swap, nothing else (no mixed state)
+    for _ in range(6):  # every worker now serves the new generation
+        _, health = fetch(base + "/api/health")
+        assert health["generation"] != old and health["documents"] == 6
+
+
+def test_serve_without_index_says_why(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "mirsad.py"), "serve", "--index", str(tmp_path / "none"),
+                           "--port", str(free_port())], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2 and "make index" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_serve_with_corrupt_index_says_why(tmp_path, seeds_dir):
+    index_dir = tmp_path / "ix"
+    build_index([seeds_dir], index_dir, progress=False)
+    gen = next(index_dir.glob("gen-*"))
+    for f in gen.glob("*.seg"):
+        f.write_bytes(b"garbage")
+    for f in gen.glob("_MAIN_*.toc"):
+        f.write_bytes(b"garbage")
+    proc = subprocess.run([sys.executable, str(ROOT / "mirsad.py"), "serve", "--index", str(index_dir),
+                           "--port", str(free_port())], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode != 0 and "cannot open the index" in proc.stderr and "Traceback" not in proc.stderr

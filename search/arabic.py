@@ -120,6 +120,7 @@ _STOP_TEXT = """
 وفي وفى ومن وعلى وعن وإلى والى ومع وهو وهي وهذا وهذه وذلك وأن وان وإن ولا وما وقد ولم ولن
 فقد فإن فان فهو فهي فلا فما كما بما لما
 يا أيها ايها
+ال اسم عدد اذكر اذكري ماهو ماهي
 """
 STOP_WORDS = frozenset(light_normalize(w) for w in _STOP_TEXT.split())
 
@@ -164,18 +165,16 @@ def _post_fold(stem: str) -> str:
 
 
 def _noun_stem(bare: str) -> str:
-    """Stem a word already free of clitics.
+    """Stem a word already free of its clitics (the caller removed و ف ب ك ل ال).
 
-    Snowball is given the word as a definite noun (ال + word) so that every clitic
-    form reaches the same suffix rules (it stems انتخابات and الانتخابات differently
-    otherwise, and strips a root و/ف: وزير -> زير). Words of four letters or fewer keep
-    their letters, so حلبة stays apart from حلب, and so do stems shorter than four.
+    Every clitic form reaches Snowball as the same bare word, so all conflate. Words of
+    four letters or fewer keep their letters, so حلبة stays apart from حلب. A stem of
+    three letters is kept only when Snowball removed a suffix alone: when it also took a
+    letter from the front (بحلبة -> حلب) the word could be anything, and stays whole.
     """
     if len(bare) >= 5:
-        stem = _snowball_stem("ال" + bare)
-        # A three-letter stem of a longer word collides with real three-letter words
-        # (الحلبات -> حلب, Aleppo): keep such words whole.
-        if len(stem) >= 4:
+        stem = _snowball_stem(bare)
+        if len(stem) >= 4 or (len(stem) == 3 and _post_fold(bare).startswith(_post_fold(stem))):
             return _post_fold(stem)
     return _post_fold(bare)
 

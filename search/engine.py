@@ -171,19 +171,13 @@ def run_search(gen: Generation, req: SearchRequest) -> dict:
     deadline = t0 + TIME_BUDGET_S
     pq = _parse_query(gen, req.q) if req.q else None
     n = gen.doc_count
-    timed_out = False
-    relaxed = False
+    timed_out = relaxed = False
 
     # Documents matching the text query (all documents for an empty query).
     if pq is None:
-        qmask = np.ones(n, dtype=bool)
-    elif pq.empty:
-        qmask = np.zeros(n, dtype=bool)
+        qmask, query = np.ones(n, dtype=bool), None
     else:
-        qmask, timed_out = _docs_mask(gen, pq.strict, deadline)
-        if not qmask.any() and not timed_out and pq.loose != pq.strict:
-            qmask, timed_out = _docs_mask(gen, pq.loose, deadline)
-            relaxed = bool(qmask.any())
+        qmask, query, relaxed, timed_out = _match(gen, pq, deadline)
     # One mask per facet with a selection: values OR-ed within a facet.
     fmasks = {name: gen.facets[name].mask_any(vals, n) for name, vals in req.filters.items()}
     total_mask = qmask.copy()
@@ -197,8 +191,8 @@ def run_search(gen: Generation, req: SearchRequest) -> dict:
         if pq is None or req.sort == "date":
             hits = _by_date(gen, total_mask, start, req.per_page, pq)
         else:
-            hits, cut = _by_relevance(gen, pq.loose if relaxed else pq.strict, total_mask,
-                                      bool(fmasks), start, req.per_page, pq, deadline)
+            top, cut = _rank(gen, query, total_mask if fmasks else None, start + req.per_page, deadline)
+            hits = [_hit(gen, docnum, score, pq) for docnum, score in top[start:]]
             timed_out = timed_out or cut
 
     facets = {}
@@ -283,9 +277,28 @@ def _by_date(gen: Generation, mask: np.ndarray, start: int, count: int, pq) -> l
     return [_hit(gen, int(d), None, pq) for d in page]
 
 
-def _by_relevance(gen, q, mask, filtered, start, count, pq, deadline) -> tuple[list[dict], bool]:
-    limit = start + count
-    collector = gen.searcher.collector(limit=limit, filter=set(np.flatnonzero(mask).tolist()) if filtered else None)
+def _match(gen: Generation, pq: ParsedQuery, deadline: float):
+    """(mask of matching docs, the query that matched, relaxed?, timed out?).
+
+    All words are required; when no document has them all, or when the query is a
+    question in natural language, any word will do (and the answer says ``relaxed``)."""
+    if pq.empty:
+        return np.zeros(gen.doc_count, dtype=bool), pq.strict, False, False
+    if pq.question:
+        qmask, timed_out = _docs_mask(gen, pq.loose, deadline)
+        return qmask, pq.loose, True, timed_out
+    qmask, timed_out = _docs_mask(gen, pq.strict, deadline)
+    if not qmask.any() and not timed_out and pq.loose != pq.strict:
+        qmask, timed_out = _docs_mask(gen, pq.loose, deadline)
+        return qmask, pq.loose, bool(qmask.any()), timed_out
+    return qmask, pq.strict, False, timed_out
+
+
+def _rank(gen: Generation, q, mask: np.ndarray | None, limit: int, deadline: float):
+    """The ``limit`` best (docnum, score) of ``q`` within ``mask`` (BM25F), and
+    whether the time budget cut the ranking short."""
+    allowed = set(np.flatnonzero(mask).tolist()) if mask is not None else None
+    collector = gen.searcher.collector(limit=limit, filter=allowed)
     budget = max(0.05, deadline - time.perf_counter())
     timed = collectors.TimeLimitCollector(collector, timelimit=budget, use_alarm=False)
     cut = False
@@ -293,9 +306,17 @@ def _by_relevance(gen, q, mask, filtered, start, count, pq, deadline) -> tuple[l
         gen.searcher.search_with_collector(q, timed)
     except collectors.TimeLimit:
         cut = True
-    results = timed.results()
-    top = list(results.items())[start:limit]  # (docnum, score)
-    return [_hit(gen, docnum, score, pq) for docnum, score in top], cut
+    return list(timed.results().items()), cut
+
+
+def ranked_ids(gen: Generation, text: str, limit: int = 100) -> list[str]:
+    """Ids of the best ``limit`` documents for ``text``, exactly as the API ranks them
+    (``make eval`` measures this)."""
+    pq = _parse_query(gen, text)
+    deadline = time.perf_counter() + TIME_BUDGET_S
+    _mask, query, _relaxed, _cut = _match(gen, pq, deadline)
+    top, _cut = _rank(gen, query, None, limit, deadline)
+    return [gen.searcher.stored_fields(d)["id"] for d, _score in top]
 
 
 def get_document(gen: Generation, doc_id: str, q: str = "") -> dict | None:

@@ -17,7 +17,7 @@ from search.facets import FacetTable
 from search.schema import FACET_NAMES
 
 # BM25F parameters (tuned on the ARCD train split, see README "Retrieval quality").
-BM25_B = 0.4
+BM25_B = 0.75
 BM25_K1 = 1.2
 
 

@@ -12,12 +12,18 @@ from dataclasses import dataclass
 from whoosh import qparser, query
 from whoosh.qparser import QueryParser
 
-from search.arabic import ALT_SEP, analyze, tokenize
+from search.arabic import ALT_SEP, analyze, light_normalize, tokenize
 from search.schema import SEARCH_FIELDS
 
 MAX_QUERY_CHARS = 1000
 MAX_QUERY_WORDS = 64
 MAX_PHRASE_VARIANTS = 8
+
+
+# A query with one of these words (or a question mark) is a question in natural
+# language: it is ranked by any of its words instead of requiring all of them.
+QUESTION_WORDS = frozenset(light_normalize(w) for w in
+                           "متى كم ماذا لماذا من أين اين كيف هل ما أي اي أية ماهو ماهي بماذا لمن ممن اذكر اذكري".split())
 
 
 class QueryTooLarge(ValueError):
@@ -60,6 +66,7 @@ class ParsedQuery:
     loose: query.Query  # words OR-ed (used when the strict query finds nothing)
     stems: frozenset[str]  # stems of the positive words, for snippets
     forms: frozenset[str]  # their exact (folded) forms
+    question: bool = False  # phrased as a question: rank by any word
 
     @property
     def empty(self) -> bool:
@@ -79,17 +86,21 @@ def parse(text: str, schema) -> ParsedQuery:
     if parsers is None:
         parsers = _parsers[id(schema)] = (
             _make_parser(schema, qparser.AndGroup),
-            _make_parser(schema, qparser.OrGroup),
+            # coordination: of two documents, the one with more of the words ranks higher
+            _make_parser(schema, qparser.OrGroup.factory(0.9)),
         )
     strict = parsers[0].parse(text).normalize()
     loose = parsers[1].parse(text).normalize()
     positive = _positive_text(text)
+    words = [light_normalize(w) for w in tokenize(text)]
+    question = "؟" in text or "?" in text or any(w in QUESTION_WORDS for w in words)
     return ParsedQuery(
         text=text,
         strict=strict,
         loose=loose,
         stems=frozenset(analyze(positive, stemmed=True)),
         forms=frozenset(analyze(positive, stemmed=False)),
+        question=question and not any(op in text.split() for op in ("AND", "OR", "NOT")),
     )
 
 

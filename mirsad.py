@@ -15,7 +15,8 @@ def _index(args) -> int:
     from search.store import IndexUnavailable
 
     try:
-        report = build_index(args.sources, Path(args.index), procs=args.procs, progress=not args.quiet)
+        report = build_index(args.sources, Path(args.index), procs=args.procs, progress=not args.quiet,
+                             entities=not args.no_entities)
     except (BuildFailed, IndexUnavailable) as exc:
         print(f"mirsad index: {exc}", file=sys.stderr)
         return 1
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", default=DEFAULT_INDEX, help="index directory (default: %(default)s)")
     p.add_argument("--procs", type=int, default=1, help="indexing processes (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-entities", action="store_true", help="skip place/actor extraction (for measuring it)")
     p.add_argument("--report", help="write the build report as JSON to this file")
     p.add_argument("--show-problems", type=int, default=20, help="how many problems to list (default: %(default)s)")
     p.set_defaults(func=_index)

@@ -129,8 +129,20 @@ def _word_key(word: str) -> tuple[bool, str]:
 _CLITIC_RE = re.compile("^([وف]?)([بكل]?)")
 
 
-def _text_keys(token: str, first: bool) -> set[tuple[bool, str]]:
+_KEYS_CACHE: dict[tuple[str, bool], frozenset] = {}
+
+
+def _text_keys(token: str, first: bool) -> frozenset[tuple[bool, str]]:
     """Every (article, bare) reading of a text word; clitics only on a name's first word."""
+    cached = _KEYS_CACHE.get((token, first))
+    if cached is None:
+        cached = frozenset(_readings(token, first))
+        if len(_KEYS_CACHE) < 1_000_000:
+            _KEYS_CACHE[(token, first)] = cached
+    return cached
+
+
+def _readings(token: str, first: bool) -> set[tuple[bool, str]]:
     w = token
     keys = {_word_key(w)}
     if w.startswith("لل") and len(w) > 4:
@@ -170,6 +182,8 @@ class Extractor:
                     self._add(alias, entity, facet, alias.startswith("~"))
         self.signatures = [(normalize(_fold_quotes(s)), o) for o in self.gaz.outlets for s in o.signatures]
         self.outlet_names = {normalize(o.name) for o in self.gaz.outlets}
+        self._starts: dict[str, list[_Node]] = {}  # folded word -> trie nodes it may start
+        self._folded: dict[str, str] = {}  # word as written -> folded
         self.signatures.sort(key=lambda x: -len(x[0]))
 
     def _add(self, alias: str, entity: Entity, facet: str, needs_cue: bool) -> None:
@@ -208,8 +222,12 @@ class Extractor:
         last_end = 0
         for m in WORD_RE.finditer(text):
             gap = text[last_end:m.start()]
-            tokens.append((m.start(), m.end(), light_normalize(m.group()).translate(FOLD),
-                           bool(_PUNCT_BREAK.search(gap)) or "\n" in gap, m.group(), gap))
+            word = m.group()
+            folded = self._folded.get(word)
+            if folded is None:
+                folded = self._folded[word] = light_normalize(word).translate(FOLD)
+            tokens.append((m.start(), m.end(), folded,
+                           bool(_PUNCT_BREAK.search(gap)) or "\n" in gap, word, gap))
             last_end = m.end()
         # Pass 1: gazetteer names, longest first. Pass 2: rules, only between them, so a
         # rule never swallows a known name (الرئيس عبد الفتاح السيسي).
@@ -250,8 +268,11 @@ class Extractor:
     def _match_at(self, tokens, i: int):
         """(last token index, trie node) of the longest gazetteer name at token i."""
         best = None
-        for key in _text_keys(tokens[i][2], first=True):
-            node = self.root.children.get(key)
+        starts = self._starts.get(tokens[i][2])
+        if starts is None:
+            starts = [n for n in (self.root.children.get(k) for k in _text_keys(tokens[i][2], True)) if n]
+            self._starts[tokens[i][2]] = starts
+        for node in starts:
             j = i
             while node is not None:
                 if node.entity is not None and (best is None or j > best[0]):
@@ -383,12 +404,17 @@ class Extractor:
             return None
         return None
 
+    def extract_metadata(self, record: Record) -> Extraction:
+        """Outlet and date only."""
+        date = parse_date(record.date) if record.date else None
+        if date is None and not record.date:
+            date = date_in_text(record.title + "\n" + record.body)
+        return Extraction(id=record.id, outlet=self.outlet(record), date=date)
+
     def extract(self, record: Record) -> Extraction:
         """Outlet, date, places, actors and countries of one article."""
         text = record.title + "\n" + record.body
-        date = parse_date(record.date) if record.date else None
-        if date is None and not record.date:
-            date = date_in_text(text)
+        meta = self.extract_metadata(record)
         places: dict[str, Entity] = {}
         actors: dict[str, Entity] = {}
         for _s, _e, entity, facet in self.mentions(text):
@@ -404,8 +430,8 @@ class Extractor:
                 countries.setdefault(country.name, country)
         return Extraction(
             id=record.id,
-            outlet=self.outlet(record),
-            date=date,
+            outlet=meta.outlet,
+            date=meta.date,
             places=list(places.values()),
             actors=list(actors.values()),
             countries=list(countries.values()),

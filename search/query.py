@@ -18,6 +18,7 @@ from search.schema import SEARCH_FIELDS
 MAX_QUERY_CHARS = 1000
 MAX_QUERY_WORDS = 64
 MAX_PHRASE_VARIANTS = 8
+NO_POSITIONS = frozenset({"title_exact", "body_exact"})
 
 
 # A query with one of these words (or a question mark) is a question in natural
@@ -39,7 +40,12 @@ def _term(fieldname, text, boost=1.0, **kwargs):
 
 
 def _phrase(fieldname, words, boost=1.0, slop=1, char_ranges=None, **kwargs):
-    """A phrase; with ambiguous words, an OR of phrases over (a few) readings."""
+    """A phrase; with ambiguous words, an OR of phrases over (a few) readings.
+
+    The exact-form fields keep no positions (smaller, faster index): a phrase is matched
+    on the stemmed fields, where every clitic form of its words counts."""
+    if fieldname in NO_POSITIONS:
+        return query.NullQuery
     options = [w.split(ALT_SEP) for w in words if w]
     if not options:
         return query.NullQuery

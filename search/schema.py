@@ -42,9 +42,9 @@ def build_schema() -> Schema:
     return Schema(
         id=ID(stored=True, unique=True),
         title=TEXT(analyzer=stem, stored=True),
-        title_exact=TEXT(analyzer=exact),
+        title_exact=TEXT(analyzer=exact, phrase=False),  # phrases use the stemmed fields
         body=TEXT(analyzer=stem, stored=True),
-        body_exact=TEXT(analyzer=exact),
+        body_exact=TEXT(analyzer=exact, phrase=False),
         outlet=KEYWORD(**facet),
         place=KEYWORD(**facet),
         actor=KEYWORD(**facet),

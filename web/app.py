@@ -42,6 +42,7 @@ def create_app(index_dir: str | os.PathLike | None = None, check: bool = True) -
             print(f"mirsad: cannot serve: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
     app = Flask(__name__)
+    app.url_map.merge_slashes = False  # /api/doc//x is an unknown id (404), not a redirect
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.config["INDEX_DIR"] = index_dir

@@ -159,8 +159,8 @@ def _write(build_dir: Path, records: list[Record], extractor: Extractor, procs: 
             report.extract_seconds += time.perf_counter() - t
             facet_values = {"outlet": [ex.outlet] if ex.outlet else [], "place": ex.places,
                             "actor": ex.actors, "country": ex.countries}
-            for facet, entities in facet_values.items():
-                for e in entities:
+            for facet, values in facet_values.items():
+                for e in values:
                     labels[facet].setdefault(e.name, {"ar": e.name, "en": e.en})
             doc = {
                 "id": rec.id,

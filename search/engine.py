@@ -18,6 +18,7 @@ from whoosh import collectors, query as wq
 
 from search.arabic import analyze
 from search.index import Generation
+from search.postings import Deadline, match_mask
 from search.query import ParsedQuery, QueryTooLarge, parse
 from search.schema import FACET_NAMES, FACET_SEP, FACETS
 from search.snippets import highlight, snippet
@@ -121,18 +122,11 @@ def _parse_query(gen: Generation, text: str) -> ParsedQuery:
 
 
 def _docs_mask(gen: Generation, q, deadline: float) -> tuple[np.ndarray, bool]:
-    """Boolean mask of the documents matching ``q``; stops at the deadline."""
-    mask = np.zeros(gen.doc_count, dtype=bool)
-    ids = []
-    timed_out = False
-    for i, docnum in enumerate(gen.searcher.docs_for_query(q)):
-        ids.append(docnum)
-        if i % 4096 == 4095 and time.perf_counter() > deadline:
-            timed_out = True
-            break
-    if ids:
-        mask[np.asarray(ids, dtype=np.int64)] = True
-    return mask, timed_out
+    """Boolean mask of the documents matching ``q``, and whether the deadline cut it."""
+    try:
+        return match_mask(gen.searcher, q, gen.doc_count, deadline), False
+    except Deadline:
+        return np.zeros(gen.doc_count, dtype=bool), True
 
 
 def _format_date(ts: int) -> str | None:
@@ -351,7 +345,8 @@ def ids_for_query(gen: Generation, q: str) -> list[str]:
     pq = _parse_query(gen, q)
     if pq.empty:
         return []
-    return [gen.searcher.stored_fields(d)["id"] for d in gen.searcher.docs_for_query(pq.strict)]
+    mask = match_mask(gen.searcher, pq.strict, gen.doc_count)
+    return [gen.searcher.stored_fields(int(d))["id"] for d in np.flatnonzero(mask)]
 
 
 def suggest(gen: Generation, q: str) -> str | None:

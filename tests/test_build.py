@@ -32,6 +32,12 @@ def write_jsonl(path: Path, records) -> Path:
     return path
 
 
+def test_every_record_gets_its_entities(corpus_gen, corpus_records):
+    """Extraction runs for every record of a multi-process build, not only the first."""
+    with_places = sum(1 for d in range(corpus_gen.doc_count) if corpus_gen.searcher.stored_fields(d).get("place"))
+    assert with_places > corpus_gen.doc_count * 0.5
+
+
 def test_seed_folder_index(seed_gen, seeds_dir):
     assert seed_gen.doc_count == len(list(seeds_dir.glob("*.txt"))) == 5
     ids = {seed_gen.searcher.stored_fields(d)["id"] for d in range(5)}

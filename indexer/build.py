@@ -148,7 +148,7 @@ def _write(build_dir: Path, records: list[Record], extractor: Extractor, procs: 
            report: BuildReport, entities: bool = True) -> dict:
     ix = whoosh_index.create_in(str(build_dir), build_schema())
     if procs > 1:
-        writer = ix.writer(procs=procs, limitmb=256, multisegment=True)
+        writer = ix.writer(procs=procs, limitmb=512, multisegment=True)
     else:
         writer = ix.writer(limitmb=512)
     labels: dict[str, dict[str, dict[str, str]]] = {"outlet": {}, "place": {}, "actor": {}, "country": {}}

@@ -14,11 +14,15 @@ from whoosh.util.times import datetime_to_long
 
 from search import store
 from search.facets import FacetTable
-from search.schema import FACET_NAMES
+from search.postings import field_lengths
+from search.schema import FACET_NAMES, SEARCH_FIELDS
 
-# BM25F parameters (tuned on the ARCD train split, see README "Retrieval quality").
+# BM25F parameters and the coordination exponent (a document's score is multiplied by
+# (query words it contains / query words) ** COORD): tuned on the ARCD train split,
+# see README "Retrieval quality".
 BM25_B = 0.75
 BM25_K1 = 1.2
+COORD = 1.0
 
 
 @dataclass
@@ -31,6 +35,7 @@ class Generation:
     facets: dict[str, FacetTable]
     labels: dict[str, dict[str, dict[str, str]]]
     dates: np.ndarray  # int64 seconds per doc number; -1 = unknown (sort by date)
+    lengths: dict[str, np.ndarray] = field(default_factory=dict)  # field -> length per doc (BM25)
     build: dict = field(default_factory=dict)
 
     @property
@@ -83,6 +88,7 @@ def open_generation(path: Path) -> Generation:
         facets=facets,
         labels=store.read_json(path, store.LABELS_FILE),
         dates=dates,
+        lengths=field_lengths(reader, SEARCH_FIELDS),
         build=store.read_json(path, store.BUILD_FILE),
     )
 

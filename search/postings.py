@@ -90,3 +90,105 @@ def match_mask(searcher, q: wq.Query, doc_count: int, deadline: float | None = N
     if reader.has_deletions():
         mask &= np.fromiter((not reader.is_deleted(i) for i in range(doc_count)), dtype=bool, count=doc_count)
     return mask
+
+
+def _leaf_blocks(matcher) -> list[tuple]:
+    """(ids, weights) of a leaf matcher, one pair per postings block."""
+    if hasattr(matcher, "_read_ids") and hasattr(matcher, "_read_weights") and hasattr(matcher, "_next_block"):
+        blocks = []
+        while not matcher._atend:
+            if matcher._ids is None:
+                matcher._read_ids()
+            if matcher._weights is None:
+                matcher._read_weights()
+            blocks.append((matcher._ids, matcher._weights))
+            matcher._next_block()
+        return blocks
+    pairs = []
+    while matcher.is_active():
+        pairs.append((matcher.id(), matcher.weight()))
+        matcher.next()
+    return [([p[0] for p in pairs], [p[1] for p in pairs])]
+
+
+def term_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """(doc numbers, term frequencies) of one term, global doc numbers."""
+    ids, tfs = [], []
+    for sub, offset in reader.leaf_readers():
+        try:
+            matcher = sub.postings(fieldname, text)
+        except Exception:  # the term is not in this segment
+            continue
+        for block_ids, block_w in _leaf_blocks(matcher):
+            arr = np.asarray(block_ids, dtype=np.int64)
+            ids.append(arr + offset if offset else arr)
+            tfs.append(np.asarray(block_w, dtype=np.float32))
+    if not ids:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    return np.concatenate(ids), np.concatenate(tfs)
+
+
+def field_lengths(reader, fieldnames) -> dict[str, np.ndarray]:
+    """Per-document lengths (in terms) of each field, for BM25 length normalization."""
+    n = reader.doc_count_all()
+    out = {}
+    for name in fieldnames:
+        lengths = np.zeros(n, dtype=np.float32)
+        for sub, offset in reader.leaf_readers():
+            get = sub.doc_field_length
+            lengths[offset:offset + sub.doc_count_all()] = [get(d, name) or 0 for d in range(sub.doc_count_all())]
+        out[name] = lengths
+    return out
+
+
+def _positive_terms(q) -> list[wq.Term]:
+    """Every term that counts toward a score: not under a NOT; a phrase's words count."""
+    if isinstance(q, wq.Term):
+        return [q]
+    if isinstance(q, (wq.Not,)):
+        return []
+    if isinstance(q, wq.AndNot):
+        return _positive_terms(q.a)
+    if isinstance(q, wq.Phrase):
+        return [wq.Term(q.fieldname, w, boost=q.boost) for w in q.words]
+    out = []
+    for sub in getattr(q, "subqueries", ()):
+        out += _positive_terms(sub)
+    return out
+
+
+def bm25f_scores(searcher, q, lengths: dict[str, np.ndarray], k1: float, b: float) -> np.ndarray:
+    """BM25 summed over (field, term) with the query's boosts as field weights — the
+    formula of Whoosh's BM25F — for every document at once."""
+    reader = searcher.reader()
+    n = reader.doc_count_all()
+    scores = np.zeros(n, dtype=np.float32)
+    seen = set()
+    for term in _positive_terms(q):
+        key = (term.fieldname, term.text)
+        if key in seen:
+            continue
+        seen.add(key)
+        ids, tf = term_postings(reader, term.fieldname, term.text)
+        if not len(ids):
+            continue
+        idf = np.log(n / (len(ids) + 1)) + 1
+        fl = lengths[term.fieldname]
+        avg = float(fl.mean()) or 1.0
+        norm = k1 * ((1 - b) + b * fl[ids] / avg)
+        scores[ids] += term.boost * idf * (tf * (k1 + 1)) / (tf + norm)
+    return scores
+
+
+def top_k(scores: np.ndarray, mask: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The k best (docnum, score) among the documents in ``mask``, best first; ties by
+    doc number."""
+    candidates = np.flatnonzero(mask)
+    if not len(candidates) or k <= 0:
+        return []
+    s = scores[candidates]
+    if len(candidates) > k:
+        part = np.argpartition(-s, k - 1)[:k]
+        candidates, s = candidates[part], s[part]
+    order = np.lexsort((candidates, -s))
+    return [(int(candidates[i]), float(s[i])) for i in order]

@@ -9,22 +9,38 @@ from html import escape
 
 from search.arabic import FOLD, WORD_RE, is_stop, light_normalize, stems
 
+FIRST_SCAN = 1_500
 SCAN_CHARS = 30_000  # a 20 MB body is not scanned whole for a 240-character snippet
 WINDOW_WORDS = 30
+
+
+_WORD_CACHE: dict[str, tuple[str, tuple[str, ...]] | None] = {}  # word -> (folded, stems); None = stop word
+
+
+def _analysis(word: str) -> tuple[str, tuple[str, ...]] | None:
+    """(folded form, stems) of a written word, cached across queries."""
+    cached = _WORD_CACHE.get(word, False)
+    if cached is False:
+        token = light_normalize(word)
+        cached = None if not token or is_stop(token) else (token.translate(FOLD), stems(token))
+        if len(_WORD_CACHE) < 500_000:
+            _WORD_CACHE[word] = cached
+    return cached
 
 
 def _matches(text: str, stem_set: frozenset[str], form_set: frozenset[str]) -> list[tuple[int, int, str]]:
     """(start, end, key) of every word of ``text`` that matches the query."""
     found = []
     for m in WORD_RE.finditer(text):
-        token = light_normalize(m.group())
-        if not token or is_stop(token):
+        a = _WORD_CACHE.get(m.group(), False)
+        if a is False:
+            a = _analysis(m.group())
+        if a is None:
             continue
-        folded = token.translate(FOLD)
-        if folded in form_set:
-            found.append((m.start(), m.end(), folded))
+        if a[0] in form_set:
+            found.append((m.start(), m.end(), a[0]))
             continue
-        for s in stems(token):
+        for s in a[1]:
             if s in stem_set:
                 found.append((m.start(), m.end(), s))
                 break
@@ -37,18 +53,34 @@ def highlight(text: str, stem_set: frozenset[str], form_set: frozenset[str]) -> 
 
 
 def snippet(text: str, stem_set: frozenset[str], form_set: frozenset[str], max_chars: int = 240) -> str:
-    """An escaped excerpt of about ``max_chars`` around the best cluster of matches."""
-    head = text[:SCAN_CHARS]
-    found = _matches(head, stem_set, form_set) if (stem_set or form_set) else []
+    """An escaped excerpt of about ``max_chars`` around the best cluster of matches.
+
+    The opening of the article is scanned first (news puts the story there); the rest,
+    up to SCAN_CHARS, only when the opening has no match."""
+    found: list = []
+    head = text[:FIRST_SCAN]
+    if stem_set or form_set:
+        found = _matches(head, stem_set, form_set)
+        if not found and len(text) > FIRST_SCAN:
+            head = text[:SCAN_CHARS]
+            found = _matches(head, stem_set, form_set)
     if not found:
         end = _cut_end(head, min(len(head), max_chars))
         return escape(" ".join(head[:end].split())) + ("…" if end < len(text) else "")
-    best, best_score = 0, -1
+    # The window (sliding over matches) with the most distinct query words, then the most matches.
+    best, best_score, j, counts = 0, -1, 0, {}
+    span = max_chars * 0.7
     for i in range(len(found)):
-        window = [f for f in found[i:] if f[0] - found[i][0] <= max_chars * 0.7]
-        score = len({f[2] for f in window}) * 10 + len(window)
+        while j < len(found) and found[j][0] - found[i][0] <= span:
+            counts[found[j][2]] = counts.get(found[j][2], 0) + 1
+            j += 1
+        score = len(counts) * 10 + (j - i)
         if score > best_score:
             best, best_score = i, score
+        key = found[i][2]
+        counts[key] -= 1
+        if not counts[key]:
+            del counts[key]
     anchor = found[best][0]
     start = max(0, anchor - max_chars // 4)
     start = _cut_start(head, start)

@@ -97,6 +97,20 @@ def test_short_words_keep_their_letters():
     assert stems(light_normalize("وصل")) == ("وصل",)
 
 
+@pytest.mark.parametrize("stemmed", [True, False])
+@pytest.mark.parametrize("mode", ["index", "query"])
+def test_fused_tokenizer_equals_the_filter_chain(seeds_dir, stemmed, mode):
+    from search.arabic import chain_analyzer
+
+    text = "".join(p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt")))
+    text += " المُعَارَضَة للبنان فى على ٢٠١٤ CNN #حلب_تحترق بـ«جيش ﻻ"
+    fused = [(t.text, t.pos, t.startchar, t.endchar)
+             for t in (stem_analyzer() if stemmed else exact_analyzer())(text, positions=True, chars=True, mode=mode)]
+    chain = [(t.text, t.pos, t.startchar, t.endchar)
+             for t in chain_analyzer(stemmed)(text, positions=True, chars=True, mode=mode)]
+    assert fused == chain and len(fused) > 1000
+
+
 def test_analyzers_agree_with_analyze():
     text = "وأفادت بأن عمليات التحرير في الموصل"
     assert [t.text for t in stem_analyzer()(text)] == analyze(text, stemmed=True)

@@ -220,21 +220,27 @@ class Extractor:
         """(start, end, entity, facet) of every gazetteer or person mention in ``text``."""
         tokens = []  # (start, end, folded, breaks before, surface, gap before)
         last_end = 0
+        folded_of = self._folded
         for m in WORD_RE.finditer(text):
-            gap = text[last_end:m.start()]
+            start, end = m.span()
+            gap = text[last_end:start]
             word = m.group()
-            folded = self._folded.get(word)
+            folded = folded_of.get(word)
             if folded is None:
-                folded = self._folded[word] = light_normalize(word).translate(FOLD)
-            tokens.append((m.start(), m.end(), folded,
-                           bool(_PUNCT_BREAK.search(gap)) or "\n" in gap, word, gap))
-            last_end = m.end()
+                folded = folded_of[word] = light_normalize(word).translate(FOLD)
+            brk = gap != " " and (bool(_PUNCT_BREAK.search(gap)) or "\n" in gap)
+            tokens.append((start, end, folded, brk, word, gap))
+            last_end = end
         # Pass 1: gazetteer names, longest first. Pass 2: rules, only between them, so a
         # rule never swallows a known name (الرئيس عبد الفتاح السيسي).
         found = []
         covered = [False] * len(tokens)
         i = 0
+        starts_of = self._starts
         while i < len(tokens):
+            if starts_of.get(tokens[i][2]) == []:  # known not to start any name
+                i += 1
+                continue
             best = self._match_at(tokens, i)
             if best is None:
                 i += 1
@@ -250,7 +256,7 @@ class Extractor:
             i = j + 1
         i = 0
         while i < len(tokens):
-            if covered[i]:
+            if covered[i] or tokens[i][2] not in RULE_STARTS:
                 i += 1
                 continue
             for rule in (self._person_at, self._force_at, self._named_at):
@@ -436,6 +442,13 @@ class Extractor:
             actors=list(actors.values()),
             countries=list(countries.values()),
         )
+
+
+# Folded words that may begin a rule-found actor (a title, a force head, a given name),
+# with or without و/ف: other words skip the rules at once.
+_FIRST_WORDS = ({t[0] for t in _TITLES_BY_FIRST.values() for t in t} | set(_FORCE_HEADS)
+                | {w.translate(FOLD) for w in GIVEN_NAMES})
+RULE_STARTS = frozenset(_FIRST_WORDS | {c + w for c in "وف" for w in _FIRST_WORDS})
 
 
 def _is_cue(word: str) -> bool:

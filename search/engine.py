@@ -1,8 +1,9 @@
 """The one search code path: request parameters in, the JSON document out.
 
 ``parse_request`` validates parameters (a ``BadRequest`` names the parameter);
-``run_search`` answers over a ``Generation``; the web API, the HTML page, the CLI and
-``make eval``/``make bench`` all call these two.
+``search_document`` answers over a ``Generation`` (``run_search`` plus navigation links):
+the web API, the HTML page and the CLI all call these, and ``make eval`` measures the
+same ranking through ``ranked_ids``.
 """
 from __future__ import annotations
 
@@ -121,10 +122,10 @@ def _parse_query(gen: Generation, text: str) -> ParsedQuery:
         raise BadRequest("query_too_large", "q", str(exc)) from None
 
 
-def _docs_mask(gen: Generation, q, deadline: float) -> tuple[np.ndarray, bool]:
+def _docs_mask(gen: Generation, q, deadline: float, cache: dict) -> tuple[np.ndarray, bool]:
     """Boolean mask of the documents matching ``q``, and whether the deadline cut it."""
     try:
-        return match_mask(gen.searcher, q, gen.doc_count, deadline), False
+        return match_mask(gen.searcher, q, gen.doc_count, deadline, cache), False
     except Deadline:
         return np.zeros(gen.doc_count, dtype=bool), True
 
@@ -166,12 +167,13 @@ def run_search(gen: Generation, req: SearchRequest) -> dict:
     pq = _parse_query(gen, req.q) if req.q else None
     n = gen.doc_count
     timed_out = relaxed = False
+    cache: dict = {}  # postings read for this request
 
     # Documents matching the text query (all documents for an empty query).
     if pq is None:
         qmask, query = np.ones(n, dtype=bool), None
     else:
-        qmask, query, relaxed, timed_out = _match(gen, pq, deadline)
+        qmask, query, relaxed, timed_out = _match(gen, pq, deadline, cache)
     # One mask per facet with a selection: values OR-ed within a facet.
     fmasks = {name: gen.facets[name].mask_any(vals, n) for name, vals in req.filters.items()}
     total_mask = qmask.copy()
@@ -185,7 +187,7 @@ def run_search(gen: Generation, req: SearchRequest) -> dict:
         if pq is None or req.sort == "date":
             hits = _by_date(gen, total_mask, start, req.per_page, pq)
         else:
-            top = _rank(gen, query, total_mask, start + req.per_page)
+            top = _rank(gen, query, total_mask, start + req.per_page, cache)
             hits = [_hit(gen, docnum, score, pq) for docnum, score in top[start:]]
 
     facets = {}
@@ -217,6 +219,7 @@ def run_search(gen: Generation, req: SearchRequest) -> dict:
         "per_page": req.per_page,
         "sort": req.sort,
         "relaxed": relaxed,
+        "question": bool(pq and pq.question),
         "took_ms": round((time.perf_counter() - t0) * 1000, 2),
         "timed_out": timed_out,
         "hits": hits,
@@ -270,36 +273,36 @@ def _by_date(gen: Generation, mask: np.ndarray, start: int, count: int, pq) -> l
     return [_hit(gen, int(d), None, pq) for d in page]
 
 
-def _match(gen: Generation, pq: ParsedQuery, deadline: float):
+def _match(gen: Generation, pq: ParsedQuery, deadline: float, cache: dict):
     """(mask of matching docs, the query that matched, relaxed?, timed out?).
 
-    All words are required; when no document has them all, or when the query is a
-    question in natural language, any word will do (and the answer says ``relaxed``)."""
+    All words are required; when no document has them all, any word will do (and the
+    answer says ``relaxed``). A question in natural language is ranked by any word."""
     if pq.empty:
         return np.zeros(gen.doc_count, dtype=bool), pq.strict, False, False
     if pq.question:
-        qmask, timed_out = _docs_mask(gen, pq.loose, deadline)
-        return qmask, pq.loose, True, timed_out
-    qmask, timed_out = _docs_mask(gen, pq.strict, deadline)
+        qmask, timed_out = _docs_mask(gen, pq.loose, deadline, cache)
+        return qmask, pq.loose, False, timed_out
+    qmask, timed_out = _docs_mask(gen, pq.strict, deadline, cache)
     if not qmask.any() and not timed_out and pq.loose != pq.strict:
-        qmask, timed_out = _docs_mask(gen, pq.loose, deadline)
+        qmask, timed_out = _docs_mask(gen, pq.loose, deadline, cache)
         return qmask, pq.loose, bool(qmask.any()), timed_out
     return qmask, pq.strict, False, timed_out
 
 
-def _rank(gen: Generation, q, mask: np.ndarray, limit: int) -> list[tuple[int, float]]:
+def _rank(gen: Generation, q, mask: np.ndarray, limit: int, cache: dict) -> list[tuple[int, float]]:
     """The ``limit`` best (docnum, score) of ``q`` among the documents in ``mask``.
 
     BM25F computed in numpy over the posting blocks, times a coordination factor: of
     two documents, the one with more of the query's words ranks higher.
     """
-    scores = bm25f_scores(gen.searcher, q, gen.lengths, BM25_K1, BM25_B)
+    scores = bm25f_scores(gen.searcher, q, gen.lengths, BM25_K1, BM25_B, cache)
     words = q.subqueries if isinstance(q, (wq.Or, wq.And)) else [q]
     words = [w for w in words if not isinstance(w, wq.Not)]
     if COORD and len(words) > 1 and isinstance(q, wq.Or):
         matched = np.zeros(gen.doc_count, dtype=np.float32)
         for w in words:
-            matched += match_mask(gen.searcher, w, gen.doc_count)
+            matched += match_mask(gen.searcher, w, gen.doc_count, cache=cache)
         scores *= (matched / len(words)) ** COORD
     return top_k(scores, mask, limit)
 
@@ -308,8 +311,9 @@ def ranked_ids(gen: Generation, text: str, limit: int = 100) -> list[str]:
     """Ids of the best ``limit`` documents for ``text``, exactly as the API ranks them
     (``make eval`` measures this)."""
     pq = _parse_query(gen, text)
-    mask, query, _relaxed, _cut = _match(gen, pq, time.perf_counter() + TIME_BUDGET_S)
-    return [gen.searcher.stored_fields(d)["id"] for d, _score in _rank(gen, query, mask, limit)]
+    cache: dict = {}
+    mask, query, _relaxed, _cut = _match(gen, pq, time.perf_counter() + TIME_BUDGET_S, cache)
+    return [gen.searcher.stored_fields(d)["id"] for d, _score in _rank(gen, query, mask, limit, cache)]
 
 
 def get_document(gen: Generation, doc_id: str, q: str = "") -> dict | None:

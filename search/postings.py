@@ -33,24 +33,17 @@ def _leaf_ids(matcher) -> list:
     return [list(matcher.all_ids())]
 
 
-def term_docs(reader, fieldname: str, text: str) -> np.ndarray:
+def term_docs(reader, fieldname: str, text: str, cache: dict | None = None) -> np.ndarray:
     """Doc numbers (global) of one term."""
-    out = []
-    for sub, offset in reader.leaf_readers():
-        try:
-            matcher = sub.postings(fieldname, text)
-        except Exception:  # TermNotFound and friends: the term is not in this segment
-            continue
-        for block in _leaf_ids(matcher):
-            arr = np.asarray(block, dtype=np.int64)
-            out.append(arr + offset if offset else arr)
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+    return term_postings(reader, fieldname, text, cache)[0]
 
 
-def match_mask(searcher, q: wq.Query, doc_count: int, deadline: float | None = None) -> np.ndarray:
+def match_mask(searcher, q: wq.Query, doc_count: int, deadline: float | None = None,
+               cache: dict | None = None) -> np.ndarray:
     """Boolean mask over doc numbers of the documents ``q`` matches.
 
-    Raises Deadline when ``deadline`` (a perf_counter time) passes.
+    Raises Deadline when ``deadline`` (a perf_counter time) passes. ``cache`` (a dict
+    kept for one request) saves reading a term's postings twice.
     """
     reader = searcher.reader()
 
@@ -59,7 +52,7 @@ def match_mask(searcher, q: wq.Query, doc_count: int, deadline: float | None = N
             raise Deadline()
         if isinstance(node, wq.Term):
             mask = np.zeros(doc_count, dtype=bool)
-            mask[term_docs(reader, node.fieldname, node.text)] = True
+            mask[term_docs(reader, node.fieldname, node.text, cache)] = True
             return mask
         if node is wq.NullQuery or isinstance(node, type(wq.NullQuery)):
             return np.zeros(doc_count, dtype=bool)
@@ -111,8 +104,17 @@ def _leaf_blocks(matcher) -> list[tuple]:
     return [([p[0] for p in pairs], [p[1] for p in pairs])]
 
 
-def term_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+def term_postings(reader, fieldname: str, text: str, cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(doc numbers, term frequencies) of one term, global doc numbers."""
+    if cache is not None and (fieldname, text) in cache:
+        return cache[(fieldname, text)]
+    result = _read_postings(reader, fieldname, text)
+    if cache is not None:
+        cache[(fieldname, text)] = result
+    return result
+
+
+def _read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
     ids, tfs = [], []
     for sub, offset in reader.leaf_readers():
         try:
@@ -157,7 +159,8 @@ def _positive_terms(q) -> list[wq.Term]:
     return out
 
 
-def bm25f_scores(searcher, q, lengths: dict[str, np.ndarray], k1: float, b: float) -> np.ndarray:
+def bm25f_scores(searcher, q, lengths: dict[str, np.ndarray], k1: float, b: float,
+                 cache: dict | None = None) -> np.ndarray:
     """BM25 summed over (field, term) with the query's boosts as field weights — the
     formula of Whoosh's BM25F — for every document at once."""
     reader = searcher.reader()
@@ -169,7 +172,7 @@ def bm25f_scores(searcher, q, lengths: dict[str, np.ndarray], k1: float, b: floa
         if key in seen:
             continue
         seen.add(key)
-        ids, tf = term_postings(reader, term.fieldname, term.text)
+        ids, tf = term_postings(reader, term.fieldname, term.text, cache)
         if not len(ids):
             continue
         idf = np.log(n / (len(ids) + 1)) + 1

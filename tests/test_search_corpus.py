@@ -101,4 +101,13 @@ def test_default_and_then_relaxed(corpus_gen):
     result = run_search(corpus_gen, parse_request({"q": "الموصل xqzvw"}))
     assert result["relaxed"] is True and result["total"] > 0
     result = run_search(corpus_gen, parse_request({"q": "الموصل"}))
-    assert result["relaxed"] is False
+    assert result["relaxed"] is False and result["question"] is False
+
+
+def test_questions_rank_by_any_word(corpus_gen):
+    """A question is natural language: an article need not hold every word of it."""
+    words = run_search(corpus_gen, parse_request({"q": "الموصل داعش الكويت"}))
+    question = run_search(corpus_gen, parse_request({"q": "متى دخل داعش الموصل الكويت؟"}))
+    assert question["question"] is True and question["relaxed"] is False
+    assert question["total"] > words["total"]
+    assert {h["id"] for h in words["hits"][:3]} <= {h["id"] for h in question["hits"][:10]}

@@ -6,7 +6,9 @@ article, so the adjective السورية never matches the alias سورية. The
 (الجيش السوري الحر over الجيش السوري), and places and actors share one trie, so a place
 inside an organization's name (قوات سوريا الديمقراطية) is not a place mention.
 An alias written with a leading ``~`` in the gazetteer is also a common word: it counts
-only right after a place word such as مدينة or بلدة.
+only right after a cue word such as مدينة or بلدة. Actors the gazetteer lacks are found
+by rules: a person after a title or a given name, an army, ministry or government named
+by its nationality.
 """
 from __future__ import annotations
 
@@ -28,8 +30,7 @@ PLACE_CUES = {normalize(w) for w in (
     "جنوبي شمالي شرقي غربي وسط أطراف محيط مدينتي بلدتي قريتي"
 ).split()}
 
-# Person rules: a title, an optional nationality/affiliation adjective, then the name.
-# Titles that introduce a person. A strong title may be followed by any name; a weak one
+# Person rules: a title, up to two adjectives (nationality, السابق…), then the name. A strong title may be followed by any name; a weak one
 # (قائد، زعيم، مدرب…) is also an ordinary noun (قائد طائرة), so its name must start with a
 # known given name.
 _STRONG_TITLES = [normalize(t) for t in (
@@ -60,9 +61,8 @@ for _t in sorted((t.split() for t in _TITLES), key=len, reverse=True):
 _NAME_STOP = {normalize(w) for w in (
     "في من على إلى الى عن مع أن إن ان إنه أنه الذي التي الذين قال قالت أكد أكدت أعلن أعلنت إن "
     "خلال بعد قبل حول ضد عبر بين منذ لدى و أو ثم كما لكن وقال وأكد وأضاف أضاف اليوم أمس الثلاثاء "
-    "الأربعاء الخميس الجمعة السبت الأحد الاثنين هذا هذه ذلك تلك هو هي كان كانت يوم بأن لأن حيث "
-    "عبد".split()[:-1]
-)}
+    "الأربعاء الخميس الجمعة السبت الأحد الاثنين هذا هذه ذلك تلك هو هي كان كانت يوم بأن لأن حيث"
+).split()}
 _NAME_PARTICLES = {normalize(w) for w in ("عبد", "أبو", "ابو", "بن", "ابن", "آل", "أبي", "ولد", "دي", "فان")}
 # Punctuation that ends a name (quotes do not: غرفة عمليات “غضب الفرات”).
 _LETTERS_RE = re.compile("^[\u0621-\u064a]{2,}$")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 from whoosh import index as whoosh_index
-from whoosh import scoring
 from whoosh.util.times import datetime_to_long
 
 from search import store
@@ -67,17 +66,13 @@ def _load_dates(reader) -> np.ndarray:
     return out
 
 
-def weighting():
-    return scoring.BM25F(B=BM25_B, K1=BM25_K1)
-
-
 def open_generation(path: Path) -> Generation:
     """Open the Whoosh index at ``path`` and load its facet arrays and labels."""
     try:
         ix = whoosh_index.open_dir(str(path))
     except Exception as exc:  # whoosh raises several types for missing/corrupt files
         raise store.IndexUnavailable(f"cannot open the index in {path}: {exc}. Rebuild it with `make index`") from exc
-    searcher = ix.searcher(weighting=weighting())
+    searcher = ix.searcher()  # ranking is done in numpy (search.postings); Whoosh only reads
     reader = searcher.reader()
     facets = {name: FacetTable.from_reader(reader, name) for name in FACET_NAMES}
     dates = _load_dates(reader)

@@ -1,8 +1,9 @@
-"""The set of documents matching a query, as a numpy mask, without a Python loop per hit.
+"""Matching and ranking in numpy, straight from Whoosh's posting blocks.
 
-Terms are read block by block from the postings (each block's doc ids become one numpy
-array) and boolean structure becomes mask operations. Query types without a set-algebra
-meaning here (phrases) fall back to Whoosh's own matcher for that sub-query only.
+Terms are read block by block (each block's doc ids and term frequencies become numpy
+arrays): boolean structure becomes mask operations (``match_mask``) and BM25F a few
+vector operations per term (``bm25f_scores``), with no Python loop per hit. Query types
+without a set-algebra meaning here (phrases) are matched by Whoosh for that sub-query.
 """
 from __future__ import annotations
 
@@ -14,23 +15,6 @@ from whoosh import query as wq
 
 class Deadline(Exception):
     """The time budget ran out while collecting matches."""
-
-
-def _leaf_ids(matcher) -> list:
-    """Doc ids of a leaf matcher, one array per postings block.
-
-    Whoosh's W3 codec keeps each block's ids together; where that layout is not
-    available (another codec), the public iterator is used.
-    """
-    if hasattr(matcher, "_read_ids") and hasattr(matcher, "_next_block"):
-        blocks = []
-        while not matcher._atend:
-            if matcher._ids is None:
-                matcher._read_ids()
-            blocks.append(matcher._ids)
-            matcher._next_block()
-        return blocks
-    return [list(matcher.all_ids())]
 
 
 def term_docs(reader, fieldname: str, text: str, cache: dict | None = None) -> np.ndarray:

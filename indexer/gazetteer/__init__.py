@@ -101,10 +101,6 @@ class Gazetteer:
     def outlet_by_name(self) -> dict[str, Entity]:
         return {normalize(o.name): o for o in self.outlets}
 
-    @cached_property
-    def place_by_name(self) -> dict[str, Entity]:
-        return {p.name: p for p in self.places}
-
 
 def load(directory: Path = HERE) -> Gazetteer:
     """Load and cross-check the three files of ``directory``."""

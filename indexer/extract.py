@@ -246,9 +246,12 @@ class Extractor:
                 i += 1
                 continue
             j, node = best
-            if (j == i and node.entity.type == "person" and i > 0 and not tokens[i][3]
-                    and light_normalize(tokens[i - 1][4]).translate(_NAME_FOLD) in GIVEN_NAMES):
-                i += 1  # تركي المالكي is not نوري المالكي: leave it to the name rules
+            if node.entity.type == "person" and i > 0 and not tokens[i][3] and (
+                    (j == i and light_normalize(tokens[i - 1][4]).translate(_NAME_FOLD) in GIVEN_NAMES)
+                    or tokens[i - 1][2] in _NAME_PARTICLES):
+                # تركي المالكي is not نوري المالكي, and فيصل بن سلمان بن عبدالعزيز is not
+                # the king: leave them to the name rules
+                i += 1
                 continue
             covered[i:j + 1] = [True] * (j + 1 - i)
             if node.entity.type != "media" and not self._quoted_outlet(text, tokens, i, j):
@@ -350,7 +353,8 @@ class Extractor:
         return False
 
     def _name_from(self, tokens, j: int) -> int | None:
-        """Index of the last word of a personal name of 2-4 words starting at ``j``.
+        """Index of the last word of a personal name of 2-4 words (particles such as بن
+        not counted) starting at ``j``.
 
         Words are letters only, not function words nor gazetteer names; a word with the
         article is a family name only after a given name or a particle (خالد الفيصل،
@@ -358,12 +362,18 @@ class Extractor:
         """
         words: list[str] = []
         k = j
-        while k < len(tokens) and len(words) < 4:
+        while k < len(tokens) and sum(w not in _NAME_PARTICLES for w in words) < 4:
             if words and tokens[k][3]:
                 break
             w = tokens[k][2]
-            if w in _NAME_STOP or not _LETTERS_RE.match(w):
+            if w in _NAME_STOP or w in _ROLE_WORDS or not _LETTERS_RE.match(w):
                 break
+            if words and w[0] in "وف" and w not in GIVEN_FOLDED and w not in _NAME_PARTICLES:
+                break  # وكبار، ورئيس: a conjunction ends the name
+            if words and w in _NAME_PARTICLES:  # بن، أبو، آل (folded آل is ال)
+                words.append(w)
+                k += 1
+                continue
             if w.startswith("ال") and words:
                 prev = words[-1] if words else ""
                 if not (prev in _NAME_PARTICLES or prev in GIVEN_NAMES or (len(words) >= 2 and words[-2] in _NAME_PARTICLES)):
@@ -444,10 +454,15 @@ class Extractor:
         )
 
 
+GIVEN_FOLDED = frozenset(w.translate(FOLD) for w in GIVEN_NAMES)
+# Words of a title or role: they end a name (مهاب مميش رئيس هيئة قناة السويس).
+_ROLE_WORDS = frozenset(t[0] for titles in _TITLES_BY_FIRST.values() for t in titles) - GIVEN_FOLDED | {
+    normalize(w) for w in "رئيس نائب مدير عضو أمين مسؤول المتحدث الناطق قائد وزير سفير محافظ".split()}
+
 # Folded words that may begin a rule-found actor (a title, a force head, a given name),
 # with or without و/ف: other words skip the rules at once.
 _FIRST_WORDS = ({t[0] for t in _TITLES_BY_FIRST.values() for t in t} | set(_FORCE_HEADS)
-                | {w.translate(FOLD) for w in GIVEN_NAMES})
+                | GIVEN_FOLDED)
 RULE_STARTS = frozenset(_FIRST_WORDS | {c + w for c in "وف" for w in _FIRST_WORDS})
 
 

@@ -37,6 +37,7 @@ def names(ex, text, facet):
     ("سيطرت على مدينة الباب", ["الباب"]),
     ("منذ شهر أغسطس (آب) الماضي", []),  # a Levantine month, not Ibb
     ("وصل الوفد إلى أستانة", ["أستانة"]),
+    ("مسلحين بسكاكين وفأس", []),  # an axe, not Fez
 ])
 def test_places(ex, text, places):
     assert names(ex, text, "place") == places
@@ -60,6 +61,10 @@ def test_places(ex, text, places):
     ("على حد سواء", []),  # على is not the name علي
     ("من قائد طائرة سعودية", []),  # a weak title needs a given name
     ("تركيا وروسيا", []),  # a country alone is a place, not an actor
+    ("الفريق مهاب مميش وكبار مسؤولي الهيئة", ["مهاب مميش"]),  # a conjunction ends a name
+    ("الفريق مهاب مميش رئيس هيئة القناة", ["مهاب مميش"]),  # so does a role word
+    ("الأمير فيصل بن سلمان بن عبدالعزيز أمير المنطقة", ["فيصل بن سلمان بن عبدالعزيز"]),  # not the king
+    ("الشيخ سيف بن أحمد بن سيف آل ثاني، مدير", ["سيف بن أحمد بن سيف آل ثاني"]),  # particles do not count
 ])
 def test_actors(ex, text, actors):
     assert names(ex, text, "actor") == actors

@@ -42,12 +42,13 @@ _STRONG_TITLES = [normalize(t) for t in (
     "السفير", "المبعوث الأممي", "المبعوث الأمريكي", "المبعوث الخاص", "المبعوث", "الأمين العام",
     "المتحدث باسم", "المتحدثة باسم", "الناطق باسم", "الناطق الرسمي باسم", "المتحدث الرسمي باسم",
     "القيادي في", "العقيد", "العميد", "اللواء", "الفريق", "المقدم", "الرائد", "النقيب", "المشير", "الجنرال",
-    "الدكتور", "النائب", "المدعي العام", "القاضي", "السيناتور", "أمير منطقة", "مفتي", "الإمام",
+    "الدكتور", "النائب", "المدعي العام", "السيناتور", "أمير منطقة", "مفتي", "الإمام",
 )]
 _WEAK_TITLES = [normalize(t) for t in (
     "القيادي", "قائد", "القائد العام", "الزعيم", "زعيم", "مؤسس", "المستشار", "المدير العام", "المسؤول في",
     "محافظ", "المدرب", "مدرب", "اللاعب", "النجم", "الفنان", "الفنانة", "الكاتب", "الكاتبة", "الروائي",
     "الشاعر", "المخرج", "الممثل", "الممثلة", "الناشط", "الناشطة", "الصحفي", "الصحفية", "الإعلامي",
+    "القاضي",  # also "which stipulates" (القرار القاضي بـ…)
 )]
 _TITLES = _STRONG_TITLES + _WEAK_TITLES
 _WEAK = set(_WEAK_TITLES)
@@ -65,6 +66,7 @@ _NAME_STOP = {normalize(w) for w in (
 ).split()}
 _NAME_PARTICLES = {normalize(w) for w in ("عبد", "أبو", "ابو", "بن", "ابن", "آل", "أبي", "ولد", "دي", "فان")}
 # Punctuation that ends a name (quotes do not: غرفة عمليات “غضب الفرات”).
+_CLITIC_ARTICLE = ("لل", "بال", "وال", "فال", "كال")
 _LETTERS_RE = re.compile("^[\u0621-\u064a]{2,}$")
 _PUNCT_BREAK = re.compile(r"[،,.:;؛!?؟()\[\]{}\-–—ـ/\\|]")
 _OPEN_QUOTE = re.compile("[«\"“„']\\s*$")
@@ -370,6 +372,8 @@ class Extractor:
                 break
             if words and w[0] in "وف" and w not in GIVEN_FOLDED and w not in _NAME_PARTICLES:
                 break  # وكبار، ورئيس: a conjunction ends the name
+            if w.startswith(_CLITIC_ARTICLE):
+                break  # للعلوم، بالرياض: a preposition with the article ends it too
             if words and w in _NAME_PARTICLES:  # بن، أبو، آل (folded آل is ال)
                 words.append(w)
                 k += 1

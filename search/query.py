@@ -69,7 +69,7 @@ class ParsedQuery:
 
     text: str
     strict: query.Query  # words AND-ed
-    loose: query.Query  # words OR-ed (used when the strict query finds nothing)
+    loose: query.Query  # words OR-ed (questions, and when the strict query finds nothing)
     stems: frozenset[str]  # stems of the positive words, for snippets
     forms: frozenset[str]  # their exact (folded) forms
     question: bool = False  # phrased as a question: rank by any word
@@ -86,19 +86,21 @@ def parse(text: str, schema) -> ParsedQuery:
     """Parse a user query; raises QueryTooLarge when over a limit."""
     if len(text) > MAX_QUERY_CHARS:
         raise QueryTooLarge(f"query is {len(text)} characters; the limit is {MAX_QUERY_CHARS}")
-    if len(tokenize(text)) > MAX_QUERY_WORDS:
+    raw_words = tokenize(text)
+    if len(raw_words) > MAX_QUERY_WORDS:
         raise QueryTooLarge(f"query has more than {MAX_QUERY_WORDS} words")
     parsers = _parsers.get(id(schema))
     if parsers is None:
+        if len(_parsers) >= 4:  # one entry per index generation: keep the newest few
+            _parsers.clear()
         parsers = _parsers[id(schema)] = (
             _make_parser(schema, qparser.AndGroup),
-            # coordination: of two documents, the one with more of the words ranks higher
-            _make_parser(schema, qparser.OrGroup.factory(0.9)),
+            _make_parser(schema, qparser.OrGroup),
         )
     strict = parsers[0].parse(text).normalize()
     loose = parsers[1].parse(text).normalize()
     positive = _positive_text(text)
-    words = [light_normalize(w) for w in tokenize(text)]
+    words = [light_normalize(w) for w in raw_words]
     question = "؟" in text or "?" in text or any(w in QUESTION_WORDS for w in words)
     return ParsedQuery(
         text=text,

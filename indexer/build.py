@@ -6,7 +6,6 @@ only when complete: Ctrl-C, a kill or an error leave the previous index serving.
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import sys
 import time
@@ -19,7 +18,7 @@ from whoosh import index as whoosh_index
 from indexer.extract import Extractor
 from indexer.sources import Problem, Record, read_sources
 from search import store
-from search.schema import FACET_SEP, build_schema
+from search.schema import FACET_NAMES, FACET_SEP, build_schema
 
 MAX_REPORTED = 50
 
@@ -151,7 +150,7 @@ def _write(build_dir: Path, records: list[Record], extractor: Extractor, procs: 
         writer = ix.writer(procs=procs, limitmb=512, multisegment=True)
     else:
         writer = ix.writer(limitmb=512)
-    labels: dict[str, dict[str, dict[str, str]]] = {"outlet": {}, "place": {}, "actor": {}, "country": {}}
+    labels: dict[str, dict[str, dict[str, str]]] = {name: {} for name in FACET_NAMES}
     try:
         for rec in _progress(records, progress):
             t = time.perf_counter()
@@ -175,7 +174,6 @@ def _write(build_dir: Path, records: list[Record], extractor: Extractor, procs: 
                 "url": rec.url,
                 "author": rec.author,
                 "category": rec.category,
-                "entities": json.dumps(ex.as_json(), ensure_ascii=False),
             }
             if ex.date is not None:
                 doc["date"] = ex.date

@@ -7,7 +7,6 @@ same ranking through ``ranked_ids``.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -324,7 +323,6 @@ def get_document(gen: Generation, doc_id: str, q: str = "") -> dict | None:
     stored = gen.searcher.stored_fields(docnum)
     pq = _parse_query(gen, q) if q else None
     body = stored.get("body") or ""
-    entities = json.loads(stored.get("entities") or "{}")
     return {
         "id": stored.get("id"),
         "title": stored.get("title") or "",
@@ -339,7 +337,6 @@ def get_document(gen: Generation, doc_id: str, q: str = "") -> dict | None:
         "places": _entities(gen, stored, "place"),
         "actors": _entities(gen, stored, "actor"),
         "countries": _entities(gen, stored, "country"),
-        "mentions": entities.get("mentions", []),
     }
 
 

@@ -53,5 +53,4 @@ def build_schema() -> Schema:
         url=STORED(),
         author=STORED(),
         category=STORED(),
-        entities=STORED(),  # the extraction's JSON (names, en, kinds) for display
     )

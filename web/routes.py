@@ -1,11 +1,12 @@
 """Routes: every HTML page and its JSON twin are built by the same function.
 
-A view function returns ``(payload, status)``; ``_respond`` renders it as JSON for
-``/api/*`` and through a template otherwise, so the two never disagree.
+``search_payload`` and ``doc_payload`` return ``(payload, status)``; the ``/api/*`` view
+sends it as JSON and its page twin renders it with a template (``_page``), so the two
+never disagree.
 """
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
@@ -52,7 +53,7 @@ def doc_payload(doc_id: str):
     if doc is None:
         return _error("not_found", f"no document with id {doc_id[:200]!r}", 404, "id")
     doc["links"] = {
-        "html": "/doc/" + doc_id, "json": "/api/doc/" + doc_id,
+        "html": "/doc/" + quote(doc_id, safe=""), "json": "/api/doc/" + quote(doc_id, safe=""),
         "place": {p["value"]: "/search?" + urlencode({"place": p["value"]}) for p in doc["places"]},
         "actor": {a["value"]: "/search?" + urlencode({"actor": a["value"]}) for a in doc["actors"]},
         "outlet": "/search?" + urlencode({"outlet": doc["outlet"]}) if doc["outlet"] else None,

@@ -174,6 +174,7 @@ def _write(build_dir: Path, records: list[Record], extractor: Extractor, procs: 
                 "url": rec.url,
                 "author": rec.author,
                 "category": rec.category,
+                "mentions": [list(sp) for sp in ex.spans],
             }
             if ex.date is not None:
                 doc["date"] = ex.date

@@ -108,6 +108,7 @@ class Extraction:
     places: list[Entity] = field(default_factory=list)
     actors: list[Entity] = field(default_factory=list)
     countries: list[Entity] = field(default_factory=list)
+    spans: list[tuple[int, int, str, str]] = field(default_factory=list)  # (start, end, facet, name) in the body
 
     def as_json(self) -> dict:
         return {
@@ -437,8 +438,12 @@ class Extractor:
         meta = self.extract_metadata(record)
         places: dict[str, Entity] = {}
         actors: dict[str, Entity] = {}
-        for _s, _e, entity, facet in self.mentions(text):
+        spans = []
+        offset = len(record.title) + 1  # text is title + newline + body
+        for start, end, entity, facet in self.mentions(text):
             (places if facet == "place" else actors).setdefault(entity.name, entity)
+            if start >= offset:
+                spans.append((start - offset, end - offset, facet, entity.name))
         persons = [a for a in actors.values() if a.type == "person"]
         for p in persons:  # keep the fullest name: drop a person contained in a longer one
             if any(q is not p and p.name in q.name for q in persons):
@@ -455,6 +460,7 @@ class Extractor:
             places=list(places.values()),
             actors=list(actors.values()),
             countries=list(countries.values()),
+            spans=[sp for sp in spans if sp[3] in places or sp[3] in actors],
         )
 
 

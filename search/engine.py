@@ -316,7 +316,9 @@ def ranked_ids(gen: Generation, text: str, limit: int = 100) -> list[str]:
 
 
 def get_document(gen: Generation, doc_id: str, q: str = "") -> dict | None:
-    """The full article with its entities (and highlights for ``q``), or None."""
+    """The full article with its entities, or None. ``body_html`` is the body escaped,
+    each place and actor mention a link to the articles filtered by it, the words of
+    ``q`` in <mark>."""
     docnum = gen.searcher.document_number(id=doc_id)
     if docnum is None:
         return None
@@ -333,11 +335,16 @@ def get_document(gen: Generation, doc_id: str, q: str = "") -> dict | None:
         "author": stored.get("author") or None,
         "category": stored.get("category") or None,
         "body": body,
-        "body_html": highlight(body, pq.stems, pq.forms) if pq else None,
+        "body_html": highlight(body, pq.stems if pq else frozenset(), pq.forms if pq else frozenset(),
+                               [tuple(m) for m in stored.get("mentions") or []], _filter_url),
         "places": _entities(gen, stored, "place"),
         "actors": _entities(gen, stored, "actor"),
         "countries": _entities(gen, stored, "country"),
     }
+
+
+def _filter_url(facet: str, value: str) -> str:
+    return "/search?" + urlencode({facet: value})
 
 
 def ids_for_query(gen: Generation, q: str) -> list[str]:

@@ -53,4 +53,5 @@ def build_schema() -> Schema:
         url=STORED(),
         author=STORED(),
         category=STORED(),
+        mentions=STORED(),  # [[start, end, facet, value], ...] in the body, for the document page
     )

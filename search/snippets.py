@@ -47,9 +47,23 @@ def _matches(text: str, stem_set: frozenset[str], form_set: frozenset[str]) -> l
     return found
 
 
-def highlight(text: str, stem_set: frozenset[str], form_set: frozenset[str]) -> str:
-    """The whole text, escaped, with every matching word in <mark> (document pages)."""
-    return _render(text, 0, len(text), _matches(text, stem_set, form_set))
+def highlight(text: str, stem_set: frozenset[str], form_set: frozenset[str],
+              entities: list[tuple[int, int, str, str]] = (), link=None) -> str:
+    """The whole text, escaped, with every matching word in <mark> and every entity
+    mention ``(start, end, facet, value)`` wrapped in a link ``link(facet, value)``
+    (document pages)."""
+    marks = _matches(text, stem_set, form_set) if (stem_set or form_set) else []
+    out, pos = [], 0
+    for start, end, facet, value in sorted(entities):
+        if start < pos or end > len(text) or link is None:
+            continue  # overlapping or out of range: skip rather than break the markup
+        out.append(_render(text, pos, start, [m for m in marks if m[0] >= pos and m[1] <= start]))
+        inner = _render(text, start, end, [m for m in marks if m[0] >= start and m[1] <= end])
+        out.append(f'<a class="ent {escape(facet)}" href="{escape(link(facet, value))}" '
+                   f'title="{escape(value)}">{inner}</a>')
+        pos = end
+    out.append(_render(text, pos, len(text), [m for m in marks if m[0] >= pos]))
+    return "".join(out)
 
 
 def snippet(text: str, stem_set: frozenset[str], form_set: frozenset[str], max_chars: int = 240) -> str:

@@ -142,6 +142,10 @@ def test_doc_endpoint(client):
     assert {"إدلب", "الخوين"} <= {p["value"] for p in doc["places"]}
     assert "داعش" in {a["value"] for a in doc["actors"]}
     assert "<mark>إدلب</mark>" in doc["body_html"]
+    # every place and actor mention is a link to the articles filtered by it
+    links = re.findall(r'<a class="ent (place|actor)" href="([^"]+)" title="([^"]+)">', doc["body_html"])
+    assert {"إدلب", "الخوين", "داعش", "حركة أحرار الشام"} <= {t for _, _, t in links}
+    assert all(parse_qs(urlsplit(href.replace("&amp;", "&")).query)[f] == [t] for f, href, t in links)
 
 
 def test_health(client):

@@ -88,7 +88,11 @@ def test_search_drill_down_and_open(page, server):
     assert page.locator("article.doc mark").count() >= 1  # the query is highlighted
     chips = page.locator("article.doc .chip.place").all_inner_texts()
     assert any("الموصل" in c for c in chips)
+    assert page.locator("article.doc .body a.ent.place").count() >= 3  # mentions highlighted in the text
     page.screenshot(path=str(ARTIFACTS / "document.png"), full_page=True)
+    page.locator("article.doc .body a.ent.place", has_text="الحمدانية").first.click()
+    page.wait_for_url(re.compile(r"/search\?place="))
+    assert page.locator("li.hit").count() == 1  # the mention led to the filtered search
     assert not page.errors, page.errors
 
 

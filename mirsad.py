@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
+import re
 import sys
 from pathlib import Path
+
+from search.schema import FACET_NAMES
 
 DEFAULT_INDEX = os.environ.get("MIRSAD_INDEX", "index")
 
@@ -52,7 +56,7 @@ def _search(args) -> int:
                 print(doc_id)
             return 0
         params = {"q": args.query, "per_page": str(args.limit), "sort": args.sort}
-        for facet in ("outlet", "place", "actor", "country"):
+        for facet in FACET_NAMES:
             params[facet] = getattr(args, facet) or []
         result = search_document(gen, parse_request(params))
     except BadRequest as exc:
@@ -61,13 +65,9 @@ def _search(args) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=1))
         return 0
-    import re
-
     print(f"{result['total']:,} results ({result['took_ms']} ms){' — no document has every word; showing any word' if result['relaxed'] else ''}")
     for i, hit in enumerate(result["hits"], 1):
         snippet = re.sub(r"</?mark>", "*", hit["snippet"])
-        import html
-
         print(f"\n{i}. {hit['title']}\n   {hit['outlet_label'] or '?'} · {(hit['date'] or '')[:10]} · {hit['id']}\n   {html.unescape(snippet)}")
     return 0
 
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", default=DEFAULT_INDEX)
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--sort", default="relevance", choices=["relevance", "date"])
-    for facet in ("outlet", "place", "actor", "country"):
+    for facet in FACET_NAMES:
         p.add_argument(f"--{facet}", action="append", help=f"filter by {facet} (repeatable)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the JSON API document")

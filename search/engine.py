@@ -8,7 +8,7 @@ same ranking through ``ranked_ids``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Mapping
 from urllib.parse import urlencode
@@ -52,18 +52,19 @@ class SearchRequest:
 
     def params(self, **changes) -> list[tuple[str, str]]:
         """The request as URL parameters (with ``changes``), defaults left out."""
-        values = {"q": self.q, "page": self.page, "per_page": self.per_page, "sort": self.sort,
-                  "facet_size": self.facet_size, **changes}
-        filters = changes.get("filters", self.filters)
-        out = [("q", values["q"])] if values["q"] else []
+        req = replace(self, **changes)
+        out = [("q", req.q)] if req.q else []
         for name in FACET_NAMES:
-            out += [(name, v) for v in filters.get(name, [])]
-        defaults = {"page": 1, "per_page": 20, "sort": "relevance", "facet_size": 10}
-        out += [(k, str(values[k])) for k in defaults if values[k] != defaults[k]]
+            out += [(name, v) for v in req.filters.get(name, [])]
+        out += [(k, str(getattr(req, k))) for k in _OPTIONS if getattr(req, k) != getattr(_DEFAULT, k)]
         return out
 
     def query_string(self, **changes) -> str:
         return urlencode(self.params(**changes))
+
+
+_DEFAULT = SearchRequest()
+_OPTIONS = ("page", "per_page", "sort", "facet_size")
 
 
 def _int_param(args: Mapping, name: str, default: int, low: int, high: int) -> int:
@@ -94,7 +95,7 @@ def parse_request(args) -> SearchRequest:
     q = (args.get("q") or "").strip()
     if "\x00" in q:
         raise BadRequest("bad_query", "q", "the query contains a NUL character")
-    sort = args.get("sort") or "relevance"
+    sort = args.get("sort") or _DEFAULT.sort
     if sort not in ("relevance", "date"):
         raise BadRequest("bad_parameter", "sort", f"'sort' must be 'relevance' or 'date', got {sort[:40]!r}")
     filters = {}
@@ -107,10 +108,10 @@ def parse_request(args) -> SearchRequest:
     return SearchRequest(
         q=q,
         filters=filters,
-        page=_int_param(args, "page", 1, 1, MAX_PAGE),
-        per_page=_int_param(args, "per_page", 20, 1, MAX_PER_PAGE),
+        page=_int_param(args, "page", _DEFAULT.page, 1, MAX_PAGE),
+        per_page=_int_param(args, "per_page", _DEFAULT.per_page, 1, MAX_PER_PAGE),
         sort=sort,
-        facet_size=_int_param(args, "facet_size", 10, 0, MAX_FACET_SIZE),
+        facet_size=_int_param(args, "facet_size", _DEFAULT.facet_size, 0, MAX_FACET_SIZE),
     )
 
 

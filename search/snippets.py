@@ -5,13 +5,13 @@ so بالموصل and للموصل are marked for the query الموصل.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from html import escape
 
 from search.arabic import FOLD, WORD_RE, is_stop, light_normalize, stems
 
 FIRST_SCAN = 1_500
 SCAN_CHARS = 30_000  # a 20 MB body is not scanned whole for a 240-character snippet
-WINDOW_WORDS = 30
 
 
 _WORD_CACHE: dict[str, tuple[str, tuple[str, ...]] | None] = {}  # word -> (folded, stems); None = stop word
@@ -53,16 +53,20 @@ def highlight(text: str, stem_set: frozenset[str], form_set: frozenset[str],
     mention ``(start, end, facet, value)`` wrapped in a link ``link(facet, value)``
     (document pages)."""
     marks = _matches(text, stem_set, form_set) if (stem_set or form_set) else []
+    starts = [m[0] for m in marks]
+
+    def within(lo: int, hi: int) -> list:  # the marks inside [lo, hi); marks are sorted
+        return [m for m in marks[bisect_left(starts, lo):bisect_left(starts, hi)] if m[1] <= hi]
+
     out, pos = [], 0
     for start, end, facet, value in sorted(entities):
         if start < pos or end > len(text) or link is None:
             continue  # overlapping or out of range: skip rather than break the markup
-        out.append(_render(text, pos, start, [m for m in marks if m[0] >= pos and m[1] <= start]))
-        inner = _render(text, start, end, [m for m in marks if m[0] >= start and m[1] <= end])
+        out.append(_render(text, pos, start, within(pos, start)))
         out.append(f'<a class="ent {escape(facet)}" href="{escape(link(facet, value))}" '
-                   f'title="{escape(value)}">{inner}</a>')
+                   f'title="{escape(value)}">{_render(text, start, end, within(start, end))}</a>')
         pos = end
-    out.append(_render(text, pos, len(text), [m for m in marks if m[0] >= pos]))
+    out.append(_render(text, pos, len(text), within(pos, len(text) + 1)))
     return "".join(out)
 
 

@@ -73,7 +73,9 @@ class BuildFailed(RuntimeError):
 
 def _dedupe(items, report: BuildReport) -> list[Record]:
     """Records in order; the last record of an id wins; repeated URLs and repeated
-    bodies of one outlet are dropped (and counted)."""
+    bodies of one outlet are dropped (and counted). A body repeated by records of no
+    known outlet is kept: without an outlet, nothing says it is the same source
+    re-publishing (ARCD holds one Wikipedia paragraph under two articles)."""
     by_id: dict[str, Record] = {}
     for item in items:
         if isinstance(item, Problem):
@@ -94,7 +96,7 @@ def _dedupe(items, report: BuildReport) -> list[Record]:
             report.duplicates["url"] += 1
             continue
         body_key = (rec.outlet.lower(), hashlib.blake2b(" ".join(rec.body.split()).encode(), digest_size=16).digest())
-        if len(rec.body) > 200 and body_key in seen_body:
+        if rec.outlet and len(rec.body) > 200 and body_key in seen_body:
             report.duplicates["body"] += 1
             continue
         if url:

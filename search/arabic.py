@@ -126,8 +126,15 @@ STOP_WORDS = frozenset(light_normalize(w) for w in _STOP_TEXT.split())
 
 
 def is_stop(token: str) -> bool:
-    """True for a function word or a lone Arabic letter (the ب of بـ«جيش»)."""
-    return token in STOP_WORDS or (len(token) == 1 and ARABIC_LETTER_RE.match(token) is not None)
+    """True for a function word or a lone Arabic letter (the ب of بـ«جيش»).
+
+    A final ى where the stop word has ي (Egyptian التى, الذى) is the same word. Only
+    that direction: على is a stop word, the name علي is not."""
+    if token in STOP_WORDS:
+        return True
+    if len(token) == 1:
+        return ARABIC_LETTER_RE.match(token) is not None
+    return token[-1] == "ى" and token[:-1] + "ي" in STOP_WORDS
 
 
 # --- stemming ---------------------------------------------------------------------

@@ -14,7 +14,6 @@ from typing import Mapping
 from urllib.parse import urlencode
 
 import numpy as np
-from whoosh import query as wq
 
 from search.arabic import analyze
 from search.index import BM25_B, BM25_K1, COORD, Generation
@@ -187,7 +186,7 @@ def run_search(gen: Generation, req: SearchRequest) -> dict:
         if pq is None or req.sort == "date":
             hits = _by_date(gen, total_mask, start, req.per_page, pq)
         else:
-            top = _rank(gen, query, total_mask, start + req.per_page, cache)
+            top = _rank(gen, pq, query, total_mask, start + req.per_page, cache)
             hits = [_hit(gen, docnum, score, pq) for docnum, score in top[start:]]
 
     facets = {}
@@ -290,20 +289,20 @@ def _match(gen: Generation, pq: ParsedQuery, deadline: float, cache: dict):
     return qmask, pq.strict, False, timed_out
 
 
-def _rank(gen: Generation, q, mask: np.ndarray, limit: int, cache: dict) -> list[tuple[int, float]]:
+def _rank(gen: Generation, pq: ParsedQuery, q, mask: np.ndarray, limit: int,
+          cache: dict) -> list[tuple[int, float]]:
     """The ``limit`` best (docnum, score) of ``q`` among the documents in ``mask``.
 
     BM25F computed in numpy over the posting blocks, times a coordination factor: of
-    two documents, the one with more of the query's words ranks higher.
+    two documents, the one with more of the query's words (in any field, any form)
+    ranks higher.
     """
     scores = bm25f_scores(gen.searcher, q, gen.lengths, BM25_K1, BM25_B, cache)
-    words = q.subqueries if isinstance(q, (wq.Or, wq.And)) else [q]
-    words = [w for w in words if not isinstance(w, wq.Not)]
-    if COORD and len(words) > 1 and isinstance(q, wq.Or):
+    if COORD and len(pq.words) > 1:
         matched = np.zeros(gen.doc_count, dtype=np.float32)
-        for w in words:
+        for w in pq.words:
             matched += match_mask(gen.searcher, w, gen.doc_count, cache=cache)
-        scores *= (matched / len(words)) ** COORD
+        scores *= (matched / len(pq.words)) ** COORD
     return top_k(scores, mask, limit)
 
 
@@ -313,7 +312,7 @@ def ranked_ids(gen: Generation, text: str, limit: int = 100) -> list[str]:
     pq = _parse_query(gen, text)
     cache: dict = {}
     mask, query, _relaxed, _cut = _match(gen, pq, time.perf_counter() + TIME_BUDGET_S, cache)
-    return [gen.searcher.stored_fields(d)["id"] for d, _score in _rank(gen, query, mask, limit, cache)]
+    return [gen.searcher.stored_fields(d)["id"] for d, _score in _rank(gen, pq, query, mask, limit, cache)]
 
 
 def get_document(gen: Generation, doc_id: str, q: str = "") -> dict | None:

@@ -73,6 +73,7 @@ class ParsedQuery:
     stems: frozenset[str]  # stems of the positive words, for snippets
     forms: frozenset[str]  # their exact (folded) forms
     question: bool = False  # phrased as a question: rank by any word
+    words: tuple[query.Query, ...] = ()  # one query per distinct positive word (coordination)
 
     @property
     def empty(self) -> bool:
@@ -100,8 +101,15 @@ def parse(text: str, schema) -> ParsedQuery:
     strict = parsers[0].parse(text).normalize()
     loose = parsers[1].parse(text).normalize()
     positive = _positive_text(text)
-    words = [light_normalize(w) for w in raw_words]
-    question = "؟" in text or "?" in text or any(w in QUESTION_WORDS for w in words)
+    normalized = [light_normalize(w) for w in raw_words]
+    question = "؟" in text or "?" in text or any(w in QUESTION_WORDS for w in normalized)
+    # The parser flattens every word's field terms into one OR; ranking needs to know
+    # which terms belong to which word, so each positive word is also parsed alone.
+    words = []
+    for word in dict.fromkeys(tokenize(positive)):
+        sub = parsers[1].parse(word).normalize()
+        if sub is not query.NullQuery and sub not in words:
+            words.append(sub)
     return ParsedQuery(
         text=text,
         strict=strict,
@@ -109,6 +117,7 @@ def parse(text: str, schema) -> ParsedQuery:
         stems=frozenset(analyze(positive, stemmed=True)),
         forms=frozenset(analyze(positive, stemmed=False)),
         question=question and not any(op in text.split() for op in ("AND", "OR", "NOT")),
+        words=tuple(words),
     )
 
 

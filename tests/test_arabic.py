@@ -52,6 +52,7 @@ def test_light_normalize_keeps_letters(raw, out):
 @pytest.mark.parametrize("word, stop", [
     ("في", True), ("فى", True), ("على", True), ("متى", True), ("كم", True), ("ماذا", True),
     ("الذي", True), ("ب", True),  # a lone letter left by بـ«
+    ("التى", True), ("الذى", True), ("لدى", True),  # Egyptian final ى for ي
     ("علي", False),  # the name Ali is not the preposition على
     ("الموصل", False), ("داعش", False),
 ])

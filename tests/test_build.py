@@ -13,7 +13,7 @@ from indexer.build import BuildFailed, build_index
 from search import store
 from search.engine import ids_for_query
 from search.index import IndexHandle
-from tests.conftest import ROOT, iter_corpus
+from tests.conftest import ROOT, iter_corpus, shared_path
 
 MIRSAD = [sys.executable, str(ROOT / "mirsad.py")]
 
@@ -84,6 +84,20 @@ def test_duplicates_last_id_wins_and_urls_are_reported(tmp_path):
     assert report.duplicates == {"id": 1, "url": 1}
     gen = IndexHandle(index_dir).get()
     assert ids_for_query(gen, "إدلب") == ["1"] and ids_for_query(gen, "الموصل") == []
+
+
+def test_repeated_body_is_dropped_only_within_a_known_outlet(tmp_path):
+    # ARCD holds one Wikipedia paragraph under two ids (train and test): no outlet, so
+    # both stay searchable; the same paragraph twice from one outlet is a re-publication.
+    with open(shared_path("eval", "arcd", "passages.jsonl"), encoding="utf-8") as fh:
+        twins = [r for r in map(json.loads, fh) if r["id"] in ("arcd-train-017-02", "arcd-test-062-02")]
+    assert len(twins) == 2 and twins[0]["body"] == twins[1]["body"]
+    republished = [dict(r, id=r["id"] + "-aljazeera", outlet="aljazeera") for r in twins]
+    report = build_index([write_jsonl(tmp_path / "d.jsonl", twins + republished)], tmp_path / "ix", progress=False)
+    assert report.indexed == 3 and report.duplicates == {"body": 1}
+    gen = IndexHandle(tmp_path / "ix").get()
+    assert sorted(ids_for_query(gen, "المراحل العمرية للسرطان")) == [
+        "arcd-test-062-02", "arcd-train-017-02", "arcd-train-017-02-aljazeera"]
 
 
 def test_failed_build_keeps_previous_index(tmp_path, seeds_dir, monkeypatch):

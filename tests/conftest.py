@@ -32,6 +32,14 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+def write_jsonl(path: Path, records) -> Path:
+    """Write records (dicts, or raw lines as str) one per line; returns ``path``."""
+    with open(path, "w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n")
+    return path
+
+
 def iter_corpus(name: str):
     with gzip.open(shared_path("corpus", name), "rt", encoding="utf-8") as fh:
         for line in fh:
@@ -84,11 +92,7 @@ def corpus_sample(tmp_path_factory) -> Path:
                 pool[rng.randrange(600)] = rec
     for rec in pool:
         picked.setdefault(rec["id"], rec)
-    path = tmp_path_factory.mktemp("sample") / "sample.jsonl"
-    with open(path, "w", encoding="utf-8") as fh:
-        for rec in picked.values():
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    return path
+    return write_jsonl(tmp_path_factory.mktemp("sample") / "sample.jsonl", picked.values())
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,7 @@ from indexer.build import BuildFailed, build_index
 from search import store
 from search.engine import ids_for_query
 from search.index import IndexHandle
-from tests.conftest import ROOT, iter_corpus, shared_path
+from tests.conftest import ROOT, iter_corpus, shared_path, write_jsonl
 
 MIRSAD = [sys.executable, str(ROOT / "mirsad.py")]
 
@@ -23,13 +22,6 @@ def run_cli(*args, check=True, **kw):
     if check and proc.returncode != 0:
         raise AssertionError(f"mirsad {args} exited {proc.returncode}: {proc.stderr}")
     return proc
-
-
-def write_jsonl(path: Path, records) -> Path:
-    with open(path, "w", encoding="utf-8") as fh:
-        for r in records:
-            fh.write((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n")
-    return path
 
 
 def test_every_record_gets_its_entities(corpus_gen, corpus_records):

@@ -18,7 +18,7 @@ from indexer.sources import Problem, Record, decode_bytes, read_sources
 from search import store
 from search.engine import ids_for_query
 from search.index import IndexHandle
-from tests.conftest import ROOT, iter_corpus
+from tests.conftest import ROOT, iter_corpus, write_jsonl
 from web.app import create_app
 
 ARTICLE = "قالت مصادر في مدينة إدلب إن الاشتباكات مستمرة.\nوأضافت أن الوضع الإنساني صعب."
@@ -118,12 +118,9 @@ def test_jawharafm_dirt_is_reported(tmp_path):
     assert sum("empty body" in p.reason for p in problems) == 23
     no_outlet = [r for r in records if not r.outlet]
     assert len(no_outlet) == 1 and no_outlet[0].id.isdigit()
-    sample = tmp_path / "sample.jsonl"
-    with open(sample, "w", encoding="utf-8") as fh:
-        dirty = {r.id for r in no_outlet} | {p.reason.split("id ")[-1].rstrip(")") for p in problems}
-        for i, rec in enumerate(iter_corpus("ant-jawharafm.jsonl.gz")):
-            if i < 300 or str(rec["id"]) in dirty:
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    dirty = {r.id for r in no_outlet} | {p.reason.split("id ")[-1].rstrip(")") for p in problems}
+    sample = write_jsonl(tmp_path / "sample.jsonl", (rec for i, rec in enumerate(iter_corpus("ant-jawharafm.jsonl.gz"))
+                                                     if i < 300 or str(rec["id"]) in dirty))
     proc = subprocess.run([sys.executable, str(ROOT / "mirsad.py"), "index", str(sample), "--index",
                            str(tmp_path / "ix"), "--quiet"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0 and "empty body" in proc.stderr and "indexed" in proc.stderr
@@ -133,10 +130,7 @@ def test_sigint_keeps_previous_index(tmp_path, seeds_dir):
     index_dir = tmp_path / "ix"
     build_index([seeds_dir], index_dir, progress=False)
     before = os.readlink(index_dir / store.CURRENT)
-    big = tmp_path / "big.jsonl"
-    with open(big, "w", encoding="utf-8") as fh:
-        for _, rec in zip(range(3000), iter_corpus("saudinewsnet.jsonl.gz")):
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    big = write_jsonl(tmp_path / "big.jsonl", (rec for _, rec in zip(range(3000), iter_corpus("saudinewsnet.jsonl.gz"))))
     proc = subprocess.Popen([sys.executable, str(ROOT / "mirsad.py"), "index", str(big), "--index", str(index_dir),
                              "--quiet"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
@@ -177,7 +171,7 @@ def hostile_index(tmp_path_factory):
          "body": "نص عن حلب <img src=x onerror=alert(2)> و \"><b>غامق</b> & &lt;script&gt;alert(3)&lt;/script&gt;"},
         {"id": "x2", "title": "عادي عن حلب", "body": "نص عادي عن حلب ودمشق"},
     ]
-    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in recs) + "\n", encoding="utf-8")
+    write_jsonl(path, recs)
     index_dir = path.parent / "ix"
     build_index([path], index_dir, progress=False)
     return index_dir

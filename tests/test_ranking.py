@@ -1,15 +1,12 @@
 """Ranking: how documents are ordered, on small indexes built for the purpose."""
-import json
-
 from indexer.build import build_index
 from search.engine import ranked_ids
 from search.index import IndexHandle
+from tests.conftest import write_jsonl
 
 
 def _index(tmp_path, records):
-    path = tmp_path / "docs.jsonl"
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    build_index([path], tmp_path / "ix", progress=False, entities=False)
+    build_index([write_jsonl(tmp_path / "docs.jsonl", records)], tmp_path / "ix", progress=False, entities=False)
     return IndexHandle(tmp_path / "ix").get()
 
 

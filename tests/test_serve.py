@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from indexer.build import build_index
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write_jsonl
 
 
 def free_port() -> int:
@@ -69,9 +69,8 @@ def test_workers_pick_up_a_rebuild_without_failing_a_request(served, tmp_path):
     threads = [threading.Thread(target=hammer) for _ in range(4)]
     for t in threads:
         t.start()
-    extra = tmp_path / "extra.jsonl"
-    extra.write_text(json.dumps({"id": "new-1", "title": "خبر جديد عن إدلب", "body": "اشتباكات في إدلب اليوم"},
-                                ensure_ascii=False) + "\n", encoding="utf-8")
+    extra = write_jsonl(tmp_path / "extra.jsonl", [{"id": "new-1", "title": "خبر جديد عن إدلب",
+                                                    "body": "اشتباكات في إدلب اليوم"}])
     time.sleep(0.5)
     build_index([ROOT / "corpus", extra], index_dir, progress=False)
     time.sleep(1.0)

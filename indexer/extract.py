@@ -13,6 +13,7 @@ by its nationality.
 from __future__ import annotations
 
 import re
+from itertools import accumulate
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -22,7 +23,7 @@ from indexer.dates import date_in_text
 from indexer.gazetteer import Entity, Gazetteer
 from indexer.gazetteer import load as load_gazetteer
 from indexer.sources import Record
-from search.arabic import FOLD, WORD_RE, light_normalize, normalize, strip_marks
+from search.arabic import FOLD, WORD_PATTERN, WORD_RE, light_normalize, normalize, strip_marks
 
 # Words after which a "~" (common-word) place alias is a place.
 PLACE_CUES = {normalize(w) for w in (
@@ -69,6 +70,8 @@ _NAME_PARTICLES = {normalize(w) for w in ("عبد", "أبو", "ابو", "بن", 
 _CLITIC_ARTICLE = ("لل", "بال", "وال", "فال", "كال")
 _LETTERS_RE = re.compile("^[\u0621-\u064a]{2,}$")
 _PUNCT_BREAK = re.compile(r"[،,.:;؛!?؟()\[\]{}\-–—ـ/\\|]")
+_BREAK_RE = re.compile(_PUNCT_BREAK.pattern[:-1] + "\n]")  # punctuation or a line break
+_SPLIT_RE = re.compile("(" + WORD_PATTERN + ")")
 _OPEN_QUOTE = re.compile("[«\"“„']\\s*$")
 _CLOSE_QUOTE = re.compile("^\\s*[»\"”']")
 # Nationality adjectives (masculine, folded): الجيش + adjective is a state force.
@@ -221,32 +224,29 @@ class Extractor:
 
     def mentions(self, text: str) -> list[tuple[int, int, Entity, str]]:
         """(start, end, entity, facet) of every gazetteer or person mention in ``text``."""
-        tokens = []  # (start, end, folded, breaks before, surface, gap before)
-        last_end = 0
+        # (start, end, folded, breaks before, surface, gap before) per word, built by
+        # C-level splits and comprehensions: this runs on every word of every article.
+        parts = _SPLIT_RE.split(text)  # gap, word, gap, word, ..., gap
+        words, gaps = parts[1::2], parts[0:-1:2]
         folded_of = self._folded
-        for m in WORD_RE.finditer(text):
-            start, end = m.span()
-            gap = text[last_end:start]
-            word = m.group()
-            folded = folded_of.get(word)
-            if folded is None:
-                folded = folded_of[word] = light_normalize(word).translate(FOLD)
-            brk = gap != " " and (bool(_PUNCT_BREAK.search(gap)) or "\n" in gap)
-            tokens.append((start, end, folded, brk, word, gap))
-            last_end = end
+        folded = [folded_of.get(w) for w in words]
+        for k, f in enumerate(folded):
+            if f is None:
+                folded[k] = folded_of[words[k]] = light_normalize(words[k]).translate(FOLD)
+        offsets = list(accumulate(map(len, parts)))  # offsets[2k] = start of word k
+        breaks = [g != " " and _BREAK_RE.search(g) is not None for g in gaps]
+        tokens = list(zip(offsets[0::2], offsets[1::2], folded, breaks, words, gaps))
         # Pass 1: gazetteer names, longest first. Pass 2: rules, only between them, so a
         # rule never swallows a known name (الرئيس عبد الفتاح السيسي).
         found = []
         covered = [False] * len(tokens)
-        i = 0
         starts_of = self._starts
-        while i < len(tokens):
-            if starts_of.get(tokens[i][2]) == []:  # known not to start any name
-                i += 1
+        free = 0  # first token not inside a name found
+        for i in [k for k, f in enumerate(folded) if starts_of.get(f) != []]:  # [] starts no name
+            if i < free:
                 continue
             best = self._match_at(tokens, i)
             if best is None:
-                i += 1
                 continue
             j, node = best
             if node.entity.type == "person" and i > 0 and not tokens[i][3] and (
@@ -254,26 +254,22 @@ class Extractor:
                     or tokens[i - 1][2] in _NAME_PARTICLES):
                 # تركي المالكي is not نوري المالكي, and فيصل بن سلمان بن عبدالعزيز is not
                 # the king: leave them to the name rules
-                i += 1
                 continue
             covered[i:j + 1] = [True] * (j + 1 - i)
             if node.entity.type != "media" and not self._quoted_outlet(text, tokens, i, j):
                 found.append((tokens[i][0], tokens[j][1], node.entity, node.facet))
-            i = j + 1
-        i = 0
-        while i < len(tokens):
-            if covered[i] or tokens[i][2] not in RULE_STARTS:
-                i += 1
+            free = j + 1
+        free = 0
+        for i in [k for k, f in enumerate(folded) if f in RULE_STARTS]:
+            if i < free or covered[i]:
                 continue
             for rule in (self._person_at, self._force_at, self._named_at):
                 hit = rule(tokens, i)
                 if hit is not None and not any(covered[i:hit[0] + 1]):
                     j, entity = hit
                     found.append((tokens[i][0], tokens[j][1], entity, "actor"))
-                    i = j + 1
+                    free = j + 1
                     break
-            else:
-                i += 1
         found.sort(key=lambda m: m[0])
         return found
 

@@ -244,6 +244,41 @@ def analyze(text: str, stemmed: bool = True) -> list[str]:
     return terms
 
 
+# surface word -> (stems, exact form), both empty for a stop word: the whole chain for
+# one word, looked up once per word at index time.
+_WORD_CACHE: dict[str, tuple[tuple[str, ...], str]] = {}
+
+
+def _word_terms(word: str) -> tuple[tuple[str, ...], str]:
+    entry = _WORD_CACHE.get(word)
+    if entry is None:
+        tok = light_normalize(word)
+        entry = ((), "") if not tok or is_stop(tok) else (stems(tok), tok.translate(FOLD))
+        if len(_WORD_CACHE) < _CACHE_LIMIT:
+            _WORD_CACHE[word] = entry
+    return entry
+
+
+def term_positions(text: str, stemmed: bool = True) -> dict[str, list[int]]:
+    """Each index term of ``text`` with its word positions: exactly the tokens
+    ``ArabicTokenizer`` yields at index time, grouped by term, in one pass."""
+    out: dict[str, list[int]] = {}
+    for pos, word in enumerate(WORD_RE.findall(text)):
+        terms, exact = _word_terms(word)
+        if stemmed:
+            for term in terms:
+                if term in out:
+                    out[term].append(pos)
+                else:
+                    out[term] = [pos]
+        elif exact:
+            if exact in out:
+                out[exact].append(pos)
+            else:
+                out[exact] = [pos]
+    return out
+
+
 # --- Whoosh filters ---------------------------------------------------------------
 
 

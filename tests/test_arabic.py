@@ -4,7 +4,7 @@ import pickle
 import pytest
 
 from search.arabic import (analyze, exact_analyzer, fold, is_stop, light_normalize, normalize,
-                           stem_analyzer, stems, strip_marks, tokenize)
+                           stem_analyzer, stems, strip_marks, term_positions, tokenize)
 
 
 @pytest.mark.parametrize("text, words", [
@@ -126,6 +126,44 @@ def test_analyzer_keeps_positions_across_stop_words():
 def test_ambiguous_clitic_readings_share_a_position():
     toks = [(t.text, t.pos) for t in stem_analyzer()("للبنان", positions=True)]
     assert {p for _, p in toks} == {0} and len(toks) == 2
+
+
+@pytest.mark.parametrize("text, stemmed, expected", [
+    ("هروب عناصر من الموصل", False, {"هروب": [0], "عناصر": [1], "الموصل": [3]}),  # من stopped, keeps its place
+    ("بالموصل والموصل", True, {"موصل": [0, 1]}),
+    ("للبنان", True, {"لبنان": [0], "بنان": [0]}),  # both clitic readings at one position
+    ("المُعَارَضَة والمعارضة", False, {"المعارضه": [0], "والمعارضه": [1]}),
+    ("المُعَارَضَة والمعارضة", True, {"معارض": [0, 1]}),  # diacritics and و+ال: one stem
+    ("فى على التى ٢٠١٤", True, {"2014": [3]}),
+    ("", True, {}),
+])
+def test_term_positions(text, stemmed, expected):
+    assert term_positions(text, stemmed) == expected
+
+
+@pytest.mark.parametrize("stemmed", [True, False])
+def test_term_positions_equal_the_analyzer(seeds_dir, stemmed):
+    """The one-pass indexing path groups exactly the analyzer's tokens."""
+    text = "".join(p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt")))
+    grouped: dict[str, list[int]] = {}
+    for t in (stem_analyzer() if stemmed else exact_analyzer())(text, positions=True):
+        grouped.setdefault(t.text, []).append(t.pos)
+    assert term_positions(text, stemmed) == grouped and len(grouped) > 500
+
+
+def test_index_formats_write_what_whoosh_writes(corpus_records):
+    """ArabicPositions/ArabicFrequency give Whoosh's own postings, on corpus articles."""
+    from whoosh.formats import Frequency, Positions
+
+    from search.schema import build_schema
+
+    schema = build_schema()
+    for rec in corpus_records[::10]:
+        for name, reference in (("title", Positions()), ("body", Positions()),
+                                ("title_exact", Frequency()), ("body_exact", Frequency())):
+            field, text = schema[name], rec.get(name.split("_")[0]) or ""
+            ours = sorted(field.format.word_values(text, field.analyzer, mode="index"))
+            assert ours == sorted(reference.word_values(text, field.analyzer, mode="index")), (rec["id"], name)
 
 
 def test_analyzers_pickle():

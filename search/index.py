@@ -54,15 +54,19 @@ _LOW, _HIGH = datetime_to_long(datetime(1900, 1, 1)), datetime_to_long(datetime(
 
 
 def _load_dates(reader) -> np.ndarray:
-    """Seconds since 1970 (naive UTC) per doc number; -1 where the date is unknown."""
-    n = reader.doc_count_all()
-    if not reader.has_column("date"):
-        return np.full(n, -1, dtype=np.int64)
-    raw = np.fromiter(reader.column_reader("date", translate=False), dtype=np.uint64, count=n).astype(object)
-    out = np.full(n, -1, dtype=np.int64)
-    for i, value in enumerate(raw):  # Python ints: whoosh's longs overflow int64 arithmetic
-        if _LOW <= value <= _HIGH:
-            out[i] = (value - _EPOCH) // 1_000_000
+    """Seconds since 1970 (naive UTC) per doc number; -1 where the date is unknown.
+
+    Read segment by segment: a segment none of whose documents has a date has no date
+    column, and Whoosh's multi-segment column reader then skips it, shifting every
+    later document's date."""
+    out = np.full(reader.doc_count_all(), -1, dtype=np.int64)
+    for sub, offset in reader.leaf_readers():
+        if not sub.has_column("date"):
+            continue
+        for i, value in enumerate(sub.column_reader("date", translate=False)):
+            value = int(value)  # Python ints: whoosh's longs overflow int64 arithmetic
+            if _LOW <= value <= _HIGH:
+                out[offset + i] = (value - _EPOCH) // 1_000_000
     return out
 
 

@@ -119,3 +119,19 @@ def test_worker_error_fails_the_build_and_keeps_the_index(tmp_path, seeds_dir, s
     assert os.readlink(index_dir / store.CURRENT) == before
     assert not list(index_dir.glob(".build-*"))
     assert ids_for_query(IndexHandle(index_dir).get(), "داعش") == hits
+
+
+def test_dates_stay_with_their_documents_across_segments(tmp_path, seeds_dir):
+    """`make run` indexes the seeds with two processes: two segments, and one of them
+    may hold no dated article at all (Whoosh then writes no date column for it)."""
+    from datetime import datetime
+
+    index_dir = tmp_path / "ix"
+    build_index([seeds_dir], index_dir, progress=False, procs=2)
+    gen = IndexHandle(index_dir).get()
+    reader = gen.searcher.reader()
+    assert len(list(reader.leaf_readers())) == 2
+    stored = [d.get("date") for d in reader.all_stored_fields()]
+    assert any(d is None for d in stored) and any(d is not None for d in stored)
+    expected = [int((d - datetime(1970, 1, 1)).total_seconds()) if d else -1 for d in stored]
+    assert gen.dates.tolist() == expected

@@ -13,9 +13,9 @@ by its nationality.
 from __future__ import annotations
 
 import re
-from itertools import accumulate
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import accumulate
 from urllib.parse import urlsplit
 
 from indexer.clean import parse_date

@@ -97,13 +97,15 @@ def _dedupe(items, report: BuildReport) -> list[Record]:
         if url and url in seen_url:
             report.duplicates["url"] += 1
             continue
-        body_key = (rec.outlet.lower(), hashlib.blake2b(" ".join(rec.body.split()).encode(), digest_size=16).digest())
-        if rec.outlet and len(rec.body) > 200 and body_key in seen_body:
-            report.duplicates["body"] += 1
-            continue
+        body_key = None
+        if rec.outlet and len(rec.body) > 200:  # only these are ever compared: hash only these
+            body_key = (rec.outlet.lower(), hashlib.blake2b(" ".join(rec.body.split()).encode(), digest_size=16).digest())
+            if body_key in seen_body:
+                report.duplicates["body"] += 1
+                continue
+            seen_body.add(body_key)
         if url:
             seen_url.add(url)
-        seen_body.add(body_key)
         out.append(rec)
     return out
 

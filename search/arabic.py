@@ -229,23 +229,9 @@ def stem(token: str) -> str:
     return stems(light_normalize(token))[0]
 
 
-def analyze(text: str, stemmed: bool = True) -> list[str]:
-    """Index terms of a text in order, as the analyzers produce them (for tests and
-    snippets; alternatives of one word are all included)."""
-    terms: list[str] = []
-    for word in tokenize(text):
-        tok = light_normalize(word)
-        if not tok or is_stop(tok):
-            continue
-        if stemmed:
-            terms.extend(stems(tok))
-        else:
-            terms.append(tok.translate(FOLD))
-    return terms
-
-
-# surface word -> (stems, exact form), both empty for a stop word: the whole chain for
-# one word, looked up once per word at index time.
+# surface word -> (stems, exact form), both empty for a stop word: the whole chain
+# (normalize -> stop -> stem or fold) for one word, computed once per written form.
+# Every analysis path below goes through it.
 _WORD_CACHE: dict[str, tuple[tuple[str, ...], str]] = {}
 
 
@@ -257,6 +243,19 @@ def _word_terms(word: str) -> tuple[tuple[str, ...], str]:
         if len(_WORD_CACHE) < _CACHE_LIMIT:
             _WORD_CACHE[word] = entry
     return entry
+
+
+def analyze(text: str, stemmed: bool = True) -> list[str]:
+    """Index terms of a text in order, as the analyzers produce them (for tests and
+    snippets; alternatives of one word are all included)."""
+    terms: list[str] = []
+    for word in tokenize(text):
+        alternatives, exact = _word_terms(word)
+        if stemmed:
+            terms.extend(alternatives)
+        elif exact:
+            terms.append(exact)
+    return terms
 
 
 def term_positions(text: str, stemmed: bool = True) -> dict[str, list[int]]:
@@ -353,8 +352,8 @@ class ArabicTokenizer(Tokenizer):
         query = mode == "query"
         stemmed = self.stemmed
         for pos, match in enumerate(WORD_RE.finditer(value) if tokenize else [_Whole(value)]):
-            tok = light_normalize(match.group())
-            if not tok or is_stop(tok):
+            alternatives, exact = _word_terms(match.group())
+            if not exact:  # a stop word
                 continue
             t.boost = 1.0
             t.stopped = False
@@ -366,10 +365,9 @@ class ArabicTokenizer(Tokenizer):
                 t.startchar = start_char + match.start()
                 t.endchar = start_char + match.end()
             if not stemmed:
-                t.text = tok.translate(FOLD)
+                t.text = exact
                 yield t
                 continue
-            alternatives = stems(tok)
             if query:
                 t.text = ALT_SEP.join(alternatives)
                 yield t

@@ -20,6 +20,7 @@ from whoosh import index as whoosh_index
 from indexer.extract import Extractor
 from indexer.sources import Problem, Record, read_sources
 from search import store
+from search.codec import GroupedPostings
 from search.schema import FACET_NAMES, FACET_SEP, IndexCodec, build_schema
 
 MAX_REPORTED = 50
@@ -183,7 +184,9 @@ class TermPool:
     """Whoosh's PostingPool, for a segment whose postings fit in memory: each posting is
     filed under its (field, term) as it arrives, so writing the segment sorts the
     distinct terms instead of every posting tuple (that sort was an eighth of indexing
-    time). Yields the same postings in the same order as Whoosh's pool."""
+    time). ``iter_postings`` hands them over still grouped (``GroupedPostings``), which
+    iterates in Whoosh's pool order and lets ``IndexCodec``'s field writer write each
+    term's postings in one go."""
 
     def __init__(self):
         self._fields: dict[str, dict[bytes, list[tuple]]] = {}
@@ -202,11 +205,8 @@ class TermPool:
         else:
             postings.append(item)  # documents arrive in docnum order
 
-    def iter_postings(self):
-        for fieldname in sorted(self._fields):
-            terms = self._fields[fieldname]
-            for term in sorted(terms):
-                yield from terms[term]
+    def iter_postings(self) -> GroupedPostings:
+        return GroupedPostings(self._fields)
 
     def save(self) -> None:
         pass

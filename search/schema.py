@@ -9,6 +9,7 @@ from whoosh.formats import Frequency, Positions
 from whoosh.system import pack_uint
 
 from search.arabic import ArabicTokenizer, exact_analyzer, stem_analyzer, term_positions
+from search.codec import GroupedFieldWriter
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,14 @@ class IndexCodec(W3Codec):
 
     Whoosh keeps them for its own block-max scoring; ranking here is BM25F over whole
     posting lists (``search.postings``), which reads per-document lengths instead. Skipping
-    them saves a length lookup per posting, about a tenth of indexing time. Segments
-    pickle their codec, so this class must stay importable under this name."""
+    them saves a length lookup per posting, about a tenth of indexing time. Its field
+    writer writes postings that arrive grouped by term in one go (``search.codec``).
+    Segments pickle their codec, so this class must stay importable under this name."""
 
     length_stats = False
+
+    def field_writer(self, storage, segment):
+        return GroupedFieldWriter(self, storage, segment)
 
 
 def build_schema() -> Schema:

@@ -135,3 +135,68 @@ def test_dates_stay_with_their_documents_across_segments(tmp_path, seeds_dir):
     assert any(d is None for d in stored) and any(d is not None for d in stored)
     expected = [int((d - datetime(1970, 1, 1)).total_seconds()) if d else -1 for d in stored]
     assert gen.dates.tolist() == expected
+
+
+def _grouped_postings(records):
+    """Real postings of ``records`` for every indexed field, grouped as TermPool files
+    them, plus hand-made lists for the block edges a small sample rarely reaches:
+    exactly 128 and 129 postings, 300 with varying or equal weights, empty values."""
+    from whoosh.system import pack_uint
+    pool = TermPool()
+    schema = build_schema()
+    extractor = Extractor()
+    for docnum, rec in enumerate(records):
+        doc = build_module._document(rec, extractor.extract(rec), {f: {} for f in FACET_NAMES})
+        for name, value in doc.items():
+            field = schema[name]
+            if not field.indexed:
+                continue
+            for term, _freq, weight, vbytes in field.index(value):
+                pool.add((name, term, docnum, weight, vbytes))
+    edges = {b"\xff128": [1.0] * 128, b"\xff129": [2.0] * 129, b"\xff300": [float(i % 7 + 1) for i in range(300)],
+             b"\xff300eq": [3.5] * 300, b"\xffone": [0.25]}
+    for term, weights in edges.items():
+        for docnum, w in enumerate(weights):
+            pool.add(("body_exact", term, docnum * 3, w, pack_uint(int(w))))
+            pool.add(("body", term, docnum * 3, w, b"" if docnum % 5 else b"\x01\x02"))
+            pool.add(("date", term, docnum * 3, w, b""))
+    return pool.iter_postings()
+
+
+def _segment_files(codec, items) -> dict[str, bytes]:
+    """The files of a segment whose postings ``codec``'s field writer wrote from ``items``."""
+    from whoosh.filedb.filestore import RamStorage
+    storage = RamStorage()
+    segment = codec.new_segment(storage, "ix")
+    writer = codec.field_writer(storage, segment)
+    writer.add_postings(build_schema(), None, items)
+    writer.close()
+    return {name.rsplit(".", 1)[1]: storage.open_file(name).read() for name in sorted(storage.list())}
+
+
+@pytest.mark.parametrize("grouped_input", [True, False])
+def test_grouped_field_writer_writes_whooshs_bytes(small_records, grouped_input, monkeypatch):
+    """GroupedFieldWriter's one-pass path (and its fallback to Whoosh's path for postings
+    that are not grouped) leaves the postings and term files byte for byte as Whoosh's own
+    W3FieldWriter writes them from the same postings."""
+    from whoosh.codec.whoosh3 import W3FieldWriter
+    import search.codec
+    from search.schema import IndexCodec
+
+    grouped = _grouped_postings(small_records[:150])
+    n_terms = sum(len(terms) for terms in grouped.fields.values())
+    assert n_terms > 5000
+    calls = []
+    term_blocks = search.codec._term_blocks
+    monkeypatch.setattr(search.codec, "_term_blocks", lambda *a: calls.append(1) or term_blocks(*a))
+    ours = _segment_files(IndexCodec(), grouped if grouped_input else iter(grouped))
+    assert len(calls) == (n_terms if grouped_input else 0)  # which path wrote them
+
+    class PlainCodec(IndexCodec):
+        def field_writer(self, storage, segment):
+            return W3FieldWriter(self, storage, segment)
+
+    theirs = _segment_files(PlainCodec(), iter(grouped))
+    assert sorted(ours) == sorted(theirs) == ["pst", "trm"]
+    for name in ours:
+        assert ours[name] == theirs[name], name

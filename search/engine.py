@@ -19,7 +19,7 @@ from search.arabic import analyze
 from search.index import BM25_B, BM25_K1, COORD, Generation
 from search.postings import Deadline, bm25f_scores, match_mask, top_k
 from search.query import ParsedQuery, QueryTooLarge, parse
-from search.schema import FACET_NAMES, FACET_SEP, FACETS
+from search.schema import FACET_NAMES, FACET_SEP, FACETS, SCORE_GROUPS
 from search.snippets import highlight, snippet
 
 MAX_PER_PAGE = 100
@@ -297,7 +297,7 @@ def _rank(gen: Generation, pq: ParsedQuery, q, mask: np.ndarray, limit: int,
     two documents, the one with more of the query's words (in any field, any form)
     ranks higher.
     """
-    scores = bm25f_scores(gen.searcher, q, gen.lengths, BM25_K1, BM25_B, cache)
+    scores = bm25f_scores(gen.searcher, q, gen.lengths, BM25_K1, BM25_B, SCORE_GROUPS, cache)
     if COORD and len(pq.words) > 1:
         matched = np.zeros(gen.doc_count, dtype=np.float32)
         for w in pq.words:

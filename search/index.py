@@ -19,8 +19,8 @@ from search.schema import FACET_NAMES, SEARCH_FIELDS
 # BM25F parameters and the coordination exponent (a document's score is multiplied by
 # (query words it contains / query words) ** COORD): tuned on the ARCD train split,
 # see README "Retrieval quality".
-BM25_B = 0.9
-BM25_K1 = 1.2
+BM25_B = 1.0
+BM25_K1 = 2.0
 COORD = 1.0
 
 

@@ -144,26 +144,41 @@ def _positive_terms(q) -> list[wq.Term]:
 
 
 def bm25f_scores(searcher, q, lengths: dict[str, np.ndarray], k1: float, b: float,
-                 cache: dict | None = None) -> np.ndarray:
-    """BM25 summed over (field, term) with the query's boosts as field weights — the
-    formula of Whoosh's BM25F — for every document at once."""
+                 groups: dict[str, tuple[str, float]] | None = None, cache: dict | None = None) -> np.ndarray:
+    """BM25F (Robertson & Zaragoza) for every document at once.
+
+    Fields analysed alike share their terms (``groups``: field -> (group, group weight);
+    a field not listed is a group of its own, weight 1). Within a group, a term's
+    frequencies, each length-normalized in its own field and weighted by the query's
+    boost for that field, are summed *before* saturation, so a word in title and body
+    counts once, more strongly; its IDF counts the documents holding it in any of the
+    group's fields. The groups' scores, each times its weight, are added."""
     reader = searcher.reader()
     n = reader.doc_count_all()
-    scores = np.zeros(n, dtype=np.float32)
-    seen = set()
+    groups = groups or {}
+    by_term: dict[tuple[str, str], dict[str, float]] = {}
     for term in _positive_terms(q):
-        key = (term.fieldname, term.text)
-        if key in seen:
+        group = groups.get(term.fieldname, (term.fieldname, 1.0))[0]
+        by_term.setdefault((group, term.text), {}).setdefault(term.fieldname, term.boost)
+    scores = np.zeros(n, dtype=np.float32)
+    for (_group, text), fields in by_term.items():
+        tf_sum = np.zeros(n, dtype=np.float32)
+        holders = []
+        for fieldname, weight in fields.items():
+            ids, tf = term_postings(reader, fieldname, text, cache)
+            if not len(ids):
+                continue
+            fl = lengths[fieldname]
+            avg = float(fl.mean()) or 1.0
+            tf_sum[ids] += weight * tf / ((1 - b) + b * fl[ids] / avg)
+            holders.append(ids)
+        if not holders:
             continue
-        seen.add(key)
-        ids, tf = term_postings(reader, term.fieldname, term.text, cache)
-        if not len(ids):
-            continue
+        ids = np.unique(np.concatenate(holders)) if len(holders) > 1 else holders[0]
         idf = np.log(n / (len(ids) + 1)) + 1
-        fl = lengths[term.fieldname]
-        avg = float(fl.mean()) or 1.0
-        norm = k1 * ((1 - b) + b * fl[ids] / avg)
-        scores[ids] += term.boost * idf * (tf * (k1 + 1)) / (tf + norm)
+        group_weight = groups.get(next(iter(fields)), (None, 1.0))[1]
+        t = tf_sum[ids]
+        scores[ids] += group_weight * idf * t * (k1 + 1) / (t + k1)
     return scores
 
 

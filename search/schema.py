@@ -33,10 +33,14 @@ FACET_NAMES = tuple(f.name for f in FACETS)
 # Separator of multi-valued facet fields (Arabic names hold spaces, never commas).
 FACET_SEP = ","
 
-# Text fields searched by a query, and their weights (tuned on the ARCD train split:
-# see README "Retrieval quality"). The exact-form copy adds to a stem match, so an
+# Text fields searched by a query, and their BM25F weights (tuned on the ARCD train
+# split: see README "Retrieval quality"). A field's weight multiplies its term
+# frequencies; fields analysed alike form a group (their terms are the same words) and
+# each group's score has a weight: the exact-form group adds to a stem match, so an
 # article with the very form searched ranks above one with another form of the word.
-SEARCH_FIELDS = {"title": 0.3, "body": 1.0, "title_exact": 0.3, "body_exact": 0.5}
+SEARCH_FIELDS = {"title": 5.0, "body": 1.0, "title_exact": 5.0, "body_exact": 1.0}
+SCORE_GROUPS = {"title": ("stem", 1.0), "body": ("stem", 1.0),
+                "title_exact": ("exact", 0.5), "body_exact": ("exact", 0.5)}
 
 
 def _one_pass(value, analyzer, kwargs) -> bool:

@@ -260,6 +260,7 @@ def _document(rec: Record, ex, labels: dict) -> dict:
         "title_exact": rec.title,
         "body": rec.body,
         "body_exact": rec.body,
+        "root": f"{rec.title}\n{rec.body}",
         "outlet": ex.outlet.name if ex.outlet else "",
         "place": FACET_SEP.join(e.name for e in ex.places),
         "actor": FACET_SEP.join(e.name for e in ex.actors),

@@ -1,17 +1,18 @@
 """Arabic text analysis: the one normalizer and the one analysis chain of Mirsad.
 
-The chain is Lucene-shaped: tokenize -> normalize -> stop -> fold (exact field) or stem
-(stemmed field). Every step is a plain function with a table-driven test in
+The chain is Lucene-shaped: tokenize -> normalize -> stop -> fold (exact field), stem
+(stemmed field) or root (root field, used only in ranking). Every step is a plain function with a table-driven test in
 ``tests/test_arabic.py``; the Whoosh filters at the bottom only wrap them.
 
 Whoosh pickles analyzers into the index, so the filters hold no state: the Snowball
-stemmer and the stem cache live at module level.
+and ISRI stemmers and the caches live at module level.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 
+from nltk.stem.isri import ISRIStemmer
 from pyarabic import araby
 from whoosh.analysis import Filter, RegexTokenizer, Token, Tokenizer
 
@@ -245,11 +246,51 @@ def _word_terms(word: str) -> tuple[tuple[str, ...], str]:
     return entry
 
 
-def analyze(text: str, stemmed: bool = True) -> list[str]:
-    """Index terms of a text in order, as the analyzers produce them (for tests and
-    snippets; alternatives of one word are all included)."""
+# --- roots ------------------------------------------------------------------------
+# ISRI (Taghva et al. 2005, NLTK's implementation) reduces a word to its root: اعتقد,
+# يعتقد and معتقدات all give عقد, forms no stem of Snowball's joins. Roots join too
+# much to decide what matches (الموصل and وصل share one); they only add to the score
+# of a document that matches anyway (``search.engine``). ISRI normalizes hamzas
+# itself and needs ة for its suffix rules: it gets the light-normalized word, and
+# its output is folded like a stem.
+_ISRI = ISRIStemmer()
+_ROOT_CACHE: dict[str, str] = {}
+
+
+def root(token: str) -> str:
+    """The folded ISRI root of a light-normalized token."""
+    out = _ROOT_CACHE.get(token)
+    if out is None:
+        out = _ISRI.stem(token.translate(PRE_STEM)).translate(FOLD) or token.translate(FOLD)
+        if len(_ROOT_CACHE) < _CACHE_LIMIT:
+            _ROOT_CACHE[token] = out
+    return out
+
+
+_WORD_ROOT_CACHE: dict[str, str] = {}
+
+
+def _word_root(word: str) -> str:
+    """The root of a written word; "" for a stop word."""
+    out = _WORD_ROOT_CACHE.get(word)
+    if out is None:
+        out = root(light_normalize(word)) if _word_terms(word)[1] else ""
+        if len(_WORD_ROOT_CACHE) < _CACHE_LIMIT:
+            _WORD_ROOT_CACHE[word] = out
+    return out
+
+
+def analyze(text: str, stemmed: bool = True, roots: bool = False) -> list[str]:
+    """Index terms of a text in order, as the analyzers produce them (for tests, queries
+    and snippets; alternatives of one word are all included). ``roots``: the root
+    field's terms instead."""
     terms: list[str] = []
     for word in tokenize(text):
+        if roots:
+            r = _word_root(word)
+            if r:
+                terms.append(r)
+            continue
         alternatives, exact = _word_terms(word)
         if stemmed:
             terms.extend(alternatives)
@@ -258,10 +299,23 @@ def analyze(text: str, stemmed: bool = True) -> list[str]:
     return terms
 
 
-def term_positions(text: str, stemmed: bool = True) -> dict[str, list[int]]:
+def term_positions(text: str, stemmed: bool = True, roots: bool = False) -> dict[str, list[int]]:
     """Each index term of ``text`` with its word positions: exactly the tokens
     ``ArabicTokenizer`` yields at index time, grouped by term, in one pass."""
     out: dict[str, list[int]] = {}
+    if roots:
+        cache = _WORD_ROOT_CACHE
+        for pos, word in enumerate(WORD_RE.findall(text)):
+            r = cache.get(word)
+            if r is None:
+                r = _word_root(word)
+            if not r:
+                continue
+            if r in out:
+                out[r].append(pos)
+            else:
+                out[r] = [pos]
+        return out
     for pos, word in enumerate(WORD_RE.findall(text)):
         terms, exact = _word_terms(word)
         if stemmed:
@@ -309,6 +363,15 @@ class FoldFilter(Filter):
             yield t
 
 
+class RootFilter(Filter):
+    """tokens -> root (the root field)."""
+
+    def __call__(self, tokens):
+        for t in tokens:
+            t.text = root(t.text)
+            yield t
+
+
 # Joins the readings of one query word into one token; search.query splits it into an
 # OR (a term) or into phrase variants (a phrase).
 ALT_SEP = "\x1f"
@@ -340,11 +403,14 @@ class ArabicTokenizer(Tokenizer):
     analyzer, and this halves that part.
     """
 
-    def __init__(self, stemmed: bool = True):
+    roots = False  # a class default: indexes pickled before the root field lack the attribute
+
+    def __init__(self, stemmed: bool = True, roots: bool = False):
         self.stemmed = stemmed
+        self.roots = roots
 
     def __eq__(self, other):
-        return self.__class__ is other.__class__ and self.stemmed == other.stemmed
+        return self.__class__ is other.__class__ and (self.stemmed, self.roots) == (other.stemmed, other.roots)
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
@@ -364,6 +430,10 @@ class ArabicTokenizer(Tokenizer):
             if chars:
                 t.startchar = start_char + match.start()
                 t.endchar = start_char + match.end()
+            if self.roots:
+                t.text = _word_root(match.group())
+                yield t
+                continue
             if not stemmed:
                 t.text = exact
                 yield t
@@ -393,9 +463,9 @@ class _Whole:
         return len(self.value)
 
 
-def chain_analyzer(stemmed: bool = True):
+def chain_analyzer(stemmed: bool = True, roots: bool = False):
     """The analysis chain as separate Whoosh filters (the reference for ArabicTokenizer)."""
-    last = ArabicStemFilter() if stemmed else FoldFilter()
+    last = RootFilter() if roots else ArabicStemFilter() if stemmed else FoldFilter()
     return RegexTokenizer(WORD_PATTERN) | LightNormalizeFilter() | ArabicStopFilter() | last
 
 
@@ -407,3 +477,8 @@ def stem_analyzer():
 def exact_analyzer():
     """The analyzer of the exact-form fields (title_exact, body_exact)."""
     return ArabicTokenizer(stemmed=False)
+
+
+def root_analyzer():
+    """The analyzer of the root field (title and body together, ranking only)."""
+    return ArabicTokenizer(stemmed=False, roots=True)

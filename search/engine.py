@@ -14,12 +14,13 @@ from typing import Mapping
 from urllib.parse import urlencode
 
 import numpy as np
+from whoosh import query as wq
 
 from search.arabic import analyze
 from search.index import BM25_B, BM25_K1, COORD, Generation
 from search.postings import Deadline, bm25f_scores, match_mask, top_k
 from search.query import ParsedQuery, QueryTooLarge, parse
-from search.schema import FACET_NAMES, FACET_SEP, FACETS, SCORE_GROUPS
+from search.schema import FACET_NAMES, FACET_SEP, FACETS, RANK_ONLY_FIELDS, SCORE_GROUPS
 from search.snippets import highlight, snippet
 
 MAX_PER_PAGE = 100
@@ -295,8 +296,12 @@ def _rank(gen: Generation, pq: ParsedQuery, q, mask: np.ndarray, limit: int,
 
     BM25F computed in numpy over the posting blocks, times a coordination factor: of
     two documents, the one with more of the query's words (in any field, any form)
-    ranks higher.
+    ranks higher. The query words' roots score too (``RANK_ONLY_FIELDS``), but only
+    among documents ``mask`` already holds.
     """
+    if pq.roots:
+        q = wq.Or([q] + [wq.Term(name, r, boost=weight) for name, weight in RANK_ONLY_FIELDS.items()
+                         for r in pq.roots])
     scores = bm25f_scores(gen.searcher, q, gen.lengths, BM25_K1, BM25_B, SCORE_GROUPS, cache)
     if COORD and len(pq.words) > 1:
         matched = np.zeros(gen.doc_count, dtype=np.float32)

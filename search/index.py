@@ -14,7 +14,7 @@ from whoosh.util.times import datetime_to_long
 from search import store
 from search.facets import FacetTable
 from search.postings import field_lengths
-from search.schema import FACET_NAMES, SEARCH_FIELDS
+from search.schema import FACET_NAMES, RANK_ONLY_FIELDS, SEARCH_FIELDS
 
 # BM25F parameters and the coordination exponent (a document's score is multiplied by
 # (query words it contains / query words) ** COORD): tuned on the ARCD train split,
@@ -87,7 +87,7 @@ def open_generation(path: Path) -> Generation:
         facets=facets,
         labels=store.read_json(path, store.LABELS_FILE),
         dates=dates,
-        lengths=field_lengths(reader, SEARCH_FIELDS),
+        lengths=field_lengths(reader, [*SEARCH_FIELDS, *RANK_ONLY_FIELDS]),
         build=store.read_json(path, store.BUILD_FILE),
     )
 

@@ -74,6 +74,7 @@ class ParsedQuery:
     forms: frozenset[str]  # their exact (folded) forms
     question: bool = False  # phrased as a question: rank by any word
     words: tuple[query.Query, ...] = ()  # one query per distinct positive word (coordination)
+    roots: tuple[str, ...] = ()  # roots of the positive words (ranking only)
 
     @property
     def empty(self) -> bool:
@@ -118,6 +119,7 @@ def parse(text: str, schema) -> ParsedQuery:
         forms=frozenset(analyze(positive, stemmed=False)),
         question=question and not any(op in text.split() for op in ("AND", "OR", "NOT")),
         words=tuple(words),
+        roots=tuple(dict.fromkeys(analyze(positive, roots=True))),
     )
 
 

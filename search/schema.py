@@ -8,7 +8,7 @@ from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.formats import Frequency, Positions
 from whoosh.system import pack_uint
 
-from search.arabic import ArabicTokenizer, exact_analyzer, stem_analyzer, term_positions
+from search.arabic import ArabicTokenizer, exact_analyzer, root_analyzer, stem_analyzer, term_positions
 from search.codec import GroupedFieldWriter
 
 
@@ -39,8 +39,11 @@ FACET_SEP = ","
 # each group's score has a weight: the exact-form group adds to a stem match, so an
 # article with the very form searched ranks above one with another form of the word.
 SEARCH_FIELDS = {"title": 5.0, "body": 1.0, "title_exact": 5.0, "body_exact": 1.0}
+# The root field (title and body, ISRI roots) is not searched: a document matches by its
+# stems and exact forms, and a root shared with a query word only adds to its score.
+RANK_ONLY_FIELDS = {"root": 1.0}
 SCORE_GROUPS = {"title": ("stem", 1.0), "body": ("stem", 1.0),
-                "title_exact": ("exact", 0.5), "body_exact": ("exact", 0.5)}
+                "title_exact": ("exact", 0.5), "body_exact": ("exact", 0.5), "root": ("root", 0.5)}
 
 
 def _one_pass(value, analyzer, kwargs) -> bool:
@@ -57,7 +60,7 @@ class ArabicPositions(Positions):
         if not _one_pass(value, analyzer, kwargs):
             return super().word_values(value, analyzer, **kwargs)
         fb, encode = self.field_boost, self.encode
-        return [(w, len(p), len(p) * fb, encode(p)) for w, p in term_positions(value, analyzer.stemmed).items()]
+        return [(w, len(p), len(p) * fb, encode(p)) for w, p in term_positions(value, analyzer.stemmed, analyzer.roots).items()]
 
 
 class ArabicFrequency(Frequency):
@@ -67,7 +70,7 @@ class ArabicFrequency(Frequency):
         if not _one_pass(value, analyzer, kwargs):
             return super().word_values(value, analyzer, **kwargs)
         fb = self.field_boost
-        return [(w, len(p), len(p) * fb, pack_uint(len(p))) for w, p in term_positions(value, analyzer.stemmed).items()]
+        return [(w, len(p), len(p) * fb, pack_uint(len(p))) for w, p in term_positions(value, analyzer.stemmed, analyzer.roots).items()]
 
 
 def _text(analyzer, stored: bool = False) -> TEXT:
@@ -94,7 +97,8 @@ class IndexCodec(W3Codec):
 
 
 def build_schema() -> Schema:
-    """Stemmed and exact-form copies of title and body, facets and display fields."""
+    """Stemmed and exact-form copies of title and body, their roots, facets and display
+    fields."""
     stem, exact = stem_analyzer(), exact_analyzer()
     facet = dict(stored=True, commas=True, scorable=False, lowercase=False)
     return Schema(
@@ -103,6 +107,7 @@ def build_schema() -> Schema:
         title_exact=_text(exact),  # phrases use the stemmed fields
         body=_text(stem, stored=True),
         body_exact=_text(exact),
+        root=_text(root_analyzer()),  # title + body, for ranking only
         outlet=KEYWORD(**facet),
         place=KEYWORD(**facet),
         actor=KEYWORD(**facet),

@@ -14,7 +14,7 @@ from search.engine import ids_for_query
 from search.index import IndexHandle
 from search.schema import FACET_NAMES, build_schema
 
-TEXT_FIELDS = ("title", "body", "title_exact", "body_exact", "place", "actor", "outlet")
+TEXT_FIELDS = ("title", "body", "title_exact", "body_exact", "root", "place", "actor", "outlet")
 
 
 @pytest.mark.parametrize("n, procs, largest", [

@@ -50,3 +50,16 @@ def test_bm25f_saturates_across_fields(tmp_path):
     assert scores[docnum["everywhere"]] > scores[docnum["title-only"]] > scores[docnum["once"]] > 0
     assert scores[docnum["none"]] == 0
     assert ranked_ids(gen, "الموصل") == ["everywhere", "title-only", "once"]
+
+
+def test_roots_rank_but_do_not_match(tmp_path):
+    """A query word's root (ISRI) lifts a matching document that holds another form of
+    the word (يعتقد -> المعتقدات, both عقد), and adds nothing to what matches: an
+    article sharing only roots with the query (وصل, عقد) is not a result."""
+    gen = _index(tmp_path, [
+        {"id": "plain", "title": "تقرير", "body": "الأسواق الشائعة بين سكان الموصل اليوم"},
+        {"id": "beliefs", "title": "تقرير", "body": "المعتقدات الشائعة بين سكان الموصل اليوم"},
+        {"id": "roots-only", "title": "خبر", "body": "وصل الوفد وعقد اجتماعا في المدينة"},
+    ])
+    assert ranked_ids(gen, "ماذا يعتقد سكان الموصل؟") == ["beliefs", "plain"]
+    assert ranked_ids(gen, "يعتقد") == []  # no document holds a stem or form of it

@@ -1,8 +1,9 @@
 """Arabic text analysis: the one normalizer and the one analysis chain of Mirsad.
 
 The chain is Lucene-shaped: tokenize -> normalize -> stop -> fold (exact field), stem
-(stemmed field) or root (root field, used only in ranking). Every step is a plain function with a table-driven test in
-``tests/test_arabic.py``; the Whoosh filters at the bottom only wrap them.
+(stemmed field) or root (root field, used only in ranking). Every step is a plain
+function with a table-driven test in ``tests/test_arabic.py``; the Whoosh filters at
+the bottom only wrap them.
 
 Whoosh pickles analyzers into the index, so the filters hold no state: the Snowball
 and ISRI stemmers and the caches live at module level.

@@ -305,11 +305,8 @@ def term_positions(text: str, stemmed: bool = True, roots: bool = False) -> dict
     ``ArabicTokenizer`` yields at index time, grouped by term, in one pass."""
     out: dict[str, list[int]] = {}
     if roots:
-        cache = _WORD_ROOT_CACHE
         for pos, word in enumerate(WORD_RE.findall(text)):
-            r = cache.get(word)
-            if r is None:
-                r = _word_root(word)
+            r = _word_root(word)
             if not r:
                 continue
             if r in out:

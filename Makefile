@@ -35,7 +35,7 @@ index: install
 	$(BIN)/mirsad index $(CORPUS) --index $(INDEX) --procs $(PROCS)
 
 run: install
-	@[ -L $(INDEX)/current ] || $(BIN)/mirsad index $(CORPUS) --index $(INDEX) --procs $(PROCS)
+	$(BIN)/mirsad index $(CORPUS) --index $(INDEX) --procs $(PROCS) --unless-current
 	$(BIN)/mirsad serve --index $(INDEX) --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 serve: run

@@ -9,6 +9,7 @@ import re
 import sys
 from pathlib import Path
 
+from search.index import STALE_ANALYSIS
 from search.schema import FACET_NAMES
 
 DEFAULT_INDEX = os.environ.get("MIRSAD_INDEX", "index")
@@ -16,8 +17,21 @@ DEFAULT_INDEX = os.environ.get("MIRSAD_INDEX", "index")
 
 def _index(args) -> int:
     from indexer.build import BuildFailed, build_index
-    from search.store import IndexUnavailable
+    from search.index import open_generation
+    from search.store import IndexUnavailable, current_generation
 
+    if args.unless_current:
+        try:
+            gen = open_generation(current_generation(Path(args.index)))
+        except IndexUnavailable:
+            gen = None
+        if gen is not None:
+            gen.close()
+            if gen.analysis_current:
+                print(f"mirsad index: {args.index} is current ({gen.doc_count:,} documents, built "
+                      f"{gen.build.get('built')}); not rebuilt", file=sys.stderr)
+                return 0
+            print(f"mirsad index: {args.index} was built with an older analysis; rebuilding", file=sys.stderr)
     try:
         report = build_index(args.sources, Path(args.index), procs=args.procs, progress=not args.quiet,
                              entities=not args.no_entities)
@@ -90,10 +104,13 @@ def _serve(args) -> int:
     from search.store import IndexUnavailable, current_generation
 
     try:
-        open_generation(current_generation(Path(args.index))).close()
+        gen = open_generation(current_generation(Path(args.index)))
     except IndexUnavailable as exc:
         print(f"mirsad serve: {exc}", file=sys.stderr)
         return 2
+    gen.close()
+    if not gen.analysis_current:
+        print(f"mirsad serve: warning: {STALE_ANALYSIS}", file=sys.stderr)
     os.environ["MIRSAD_INDEX"] = str(Path(args.index).resolve())
     # --preload: the app (and its index check) loads once in the master, so a broken
     # index stops the server with one clear message instead of failing every worker.
@@ -114,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-entities", action="store_true", help="skip place/actor extraction (for measuring it)")
     p.add_argument("--report", help="write the build report as JSON to this file")
+    p.add_argument("--unless-current", action="store_true",
+                   help="do nothing when the index exists and was built with this version's analysis")
     p.add_argument("--show-problems", type=int, default=20, help="how many problems to list (default: %(default)s)")
     p.set_defaults(func=_index)
 

@@ -20,6 +20,7 @@ from whoosh import index as whoosh_index
 from indexer.extract import Extractor
 from indexer.sources import Problem, Record, read_sources
 from search import store
+from search.arabic import ANALYSIS_VERSION
 from search.codec import GroupedPostings
 from search.schema import FACET_NAMES, FACET_SEP, IndexCodec, build_schema
 
@@ -132,7 +133,7 @@ def build_index(sources: list[Path], index_dir: Path, procs: int = 1, progress: 
             labels = _write(build_dir, records, extractor, procs, progress, report, entities)
             report.seconds = time.perf_counter() - t0
             info = {"sources": [str(s) for s in sources], "built": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                    **report.as_json()}
+                    "analysis": ANALYSIS_VERSION, **report.as_json()}
             final = store.publish(index_dir, build_dir, labels, info)
             report.generation = str(final)
         except BaseException:

@@ -17,6 +17,12 @@ from nltk.stem.isri import ISRIStemmer
 from pyarabic import araby
 from whoosh.analysis import Filter, RegexTokenizer, Token, Tokenizer
 
+# The version of the terms a text is indexed as. Raised whenever a change here gives a
+# word other index terms: the builder records it, and an index built with another
+# version still answers (with the stems it holds) but says it should be rebuilt
+# (``Generation.analysis_current``; ``mirsad index --unless-current`` rebuilds it).
+ANALYSIS_VERSION = 2
+
 # --- character tables -------------------------------------------------------------
 
 # Tashkeel (fatha..sukun, tanween, shadda), superscript alef, Quranic annotation marks,
@@ -177,15 +183,30 @@ def _noun_stem(bare: str) -> str:
     """Stem a word already free of its clitics (the caller removed و ف ب ك ل ال).
 
     Every clitic form reaches Snowball as the same bare word, so all conflate. Words of
-    four letters or fewer keep their letters, so حلبة stays apart from حلب. A stem of
-    three letters is kept only when Snowball removed a suffix alone: when it also took a
-    letter from the front (بحلبة -> حلب) the word could be anything, and stays whole.
+    four letters or fewer keep their letters, so حلبة stays apart from حلب.
+
+    Snowball is trusted with suffixes only. Clitics are removed by our rule, so letters
+    it takes from the front of the bare word are put back: it reads the و of وزارة, the
+    ب of برنامج, the ف of فريق, the س of سيارات and the كال of كاليفورنيا as clitics
+    (وزارة -> زار, سيارات -> يارا). On a word without the article it removes only the
+    ت of ات and of the dual تين/تان; the rest of the ending goes too, so تشريعات and
+    تشريعية share a stem, and نقطتين, نقطة. A stem of three letters is kept only when it
+    starts the word (بحلبة -> حلب is not).
     """
-    if len(bare) >= 5:
-        stem = _snowball_stem(bare)
-        if len(stem) >= 4 or (len(stem) == 3 and _post_fold(bare).startswith(_post_fold(stem))):
-            return _post_fold(stem)
-    return _post_fold(bare)
+    whole = _post_fold(bare)
+    if len(bare) < 5:
+        return whole
+    stem = _post_fold(_snowball_stem(bare))
+    if not whole.startswith(stem):
+        at = whole.find(stem)
+        if at > 0:
+            stem = whole[:at + len(stem)]
+    if len(stem) >= 5 and ((whole.endswith("ات") and stem == whole[:-1])
+                           or (whole.endswith(("تين", "تان")) and stem == whole[:-2])):
+        stem = stem[:-1]
+    if len(stem) >= 4 or (len(stem) == 3 and whole.startswith(stem)):
+        return stem
+    return whole
 
 
 def stems(token: str) -> tuple[str, ...]:
@@ -215,6 +236,8 @@ def _arabic_stems(word: str) -> tuple[str, ...]:
         out.append(_noun_stem(rest))
         if m.group().endswith("لل"):
             out.append(_noun_stem("ل" + rest))  # ل + لبنان, ل + ال + لاجئين
+        elif m.group().endswith("كال"):
+            out.append(_noun_stem(word[m.end() - 3:]))  # (و)كاليفورنيا, not ك + ال + يفورنيا
     elif len(word) <= 3:
         out.append(_post_fold(word))  # وصل stays وصل
     else:

@@ -20,7 +20,8 @@ from search.arabic import analyze
 from search.index import BM25_B, BM25_K1, COORD, Generation
 from search.postings import Deadline, bm25f_scores, match_mask, top_k
 from search.query import ParsedQuery, QueryTooLarge, parse
-from search.schema import FACET_NAMES, FACET_SEP, FACETS, RANK_ONLY_FIELDS, SCORE_GROUPS
+from search.related import weight as related_weight
+from search.schema import FACET_NAMES, FACET_SEP, FACETS, RANK_ONLY_FIELDS, SCORE_GROUPS, STEM_GROUP
 from search.snippets import highlight, snippet
 
 MAX_PER_PAGE = 100
@@ -60,11 +61,24 @@ class SearchRequest:
         return out
 
     def query_string(self, **changes) -> str:
-        return urlencode(self.params(**changes))
+        return "&".join(map(_encoded, self.params(**changes)))
 
 
 _DEFAULT = SearchRequest()
 _OPTIONS = ("page", "per_page", "sort", "facet_size")
+_ENCODED: dict[tuple[str, str], str] = {}
+
+
+def _encoded(pair: tuple[str, str]) -> str:
+    """``urlencode`` of one parameter, remembered: a results page links ~100 URLs that
+    repeat the same query and filter values."""
+    out = _ENCODED.get(pair)
+    if out is None:
+        out = urlencode([pair])
+        if len(_ENCODED) >= 10_000:
+            _ENCODED.clear()
+        _ENCODED[pair] = out
+    return out
 
 
 def _int_param(args: Mapping, name: str, default: int, low: int, high: int) -> int:
@@ -296,13 +310,18 @@ def _rank(gen: Generation, pq: ParsedQuery, q, mask: np.ndarray, limit: int,
 
     BM25F computed in numpy over the posting blocks, times a coordination factor: of
     two documents, the one with more of the query's words (in any field, any form)
-    ranks higher. The query words' roots score too (``RANK_ONLY_FIELDS``), but only
-    among documents ``mask`` already holds.
+    ranks higher. The query words' roots (``RANK_ONLY_FIELDS``) and the related forms of
+    their stems (``search.related``) score too, but only among documents ``mask``
+    already holds.
     """
     if pq.roots:
         q = wq.Or([q] + [wq.Term(name, r, boost=weight) for name, weight in RANK_ONLY_FIELDS.items()
                          for r in pq.roots])
-    scores = bm25f_scores(gen.searcher, q, gen.lengths, BM25_K1, BM25_B, SCORE_GROUPS, cache)
+    related = {}
+    if gen.related is not None:
+        related = {(STEM_GROUP, s): tuple((form, related_weight(d)) for form, d in gen.related.of(s))
+                   for s in pq.stems}
+    scores = bm25f_scores(gen.searcher, q, gen.lengths, BM25_K1, BM25_B, SCORE_GROUPS, cache, related)
     if COORD and len(pq.words) > 1:
         matched = np.zeros(gen.doc_count, dtype=np.float32)
         for w in pq.words:

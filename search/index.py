@@ -12,8 +12,10 @@ from whoosh import index as whoosh_index
 from whoosh.util.times import datetime_to_long
 
 from search import store
+from search.arabic import ANALYSIS_VERSION
 from search.facets import FacetTable
 from search.postings import field_lengths
+from search.related import RelatedForms, from_reader as related_forms
 from search.schema import FACET_NAMES, RANK_ONLY_FIELDS, SEARCH_FIELDS
 
 # BM25F parameters and the coordination exponent (a document's score is multiplied by
@@ -21,7 +23,10 @@ from search.schema import FACET_NAMES, RANK_ONLY_FIELDS, SEARCH_FIELDS
 # see README "Retrieval quality".
 BM25_B = 1.0
 BM25_K1 = 2.0
-COORD = 1.0
+COORD = 0.7
+
+STALE_ANALYSIS = ("the index was built with an older version of the Arabic analysis: some written forms "
+                  "of words are not found until it is rebuilt (`make index`)")
 
 
 @dataclass
@@ -35,11 +40,18 @@ class Generation:
     labels: dict[str, dict[str, dict[str, str]]]
     dates: np.ndarray  # int64 seconds per doc number; -1 = unknown (sort by date)
     lengths: dict[str, np.ndarray] = field(default_factory=dict)  # field -> length per doc (BM25)
+    related: RelatedForms | None = None  # the stems' 4-gram table (ranking only)
     build: dict = field(default_factory=dict)
 
     @property
     def doc_count(self) -> int:
         return self.searcher.doc_count_all()
+
+    @property
+    def analysis_current(self) -> bool:
+        """Built with this version's analysis? Otherwise words whose stems changed since
+        are not found in every form until the index is rebuilt."""
+        return self.build.get("analysis") == ANALYSIS_VERSION
 
     def label(self, facet: str, value: str) -> dict[str, str]:
         """Display names of a facet value: {"ar", "en"}; the value itself when unknown."""
@@ -88,6 +100,7 @@ def open_generation(path: Path) -> Generation:
         labels=store.read_json(path, store.LABELS_FILE),
         dates=dates,
         lengths=field_lengths(reader, [*SEARCH_FIELDS, *RANK_ONLY_FIELDS]),
+        related=related_forms(reader),
         build=store.read_json(path, store.BUILD_FILE),
     )
 

@@ -70,15 +70,23 @@ def match_mask(searcher, q: wq.Query, doc_count: int, deadline: float | None = N
 
 
 def _leaf_blocks(matcher) -> list[tuple]:
-    """(ids, weights) of a leaf matcher, one pair per postings block."""
-    if hasattr(matcher, "_read_ids") and hasattr(matcher, "_read_weights") and hasattr(matcher, "_next_block"):
+    """(ids, weights) of a leaf matcher, one pair per postings block.
+
+    A Whoosh 3 block pickles its ids as a tuple of deltas and its weights as a tuple, a
+    single float or None (all 1.0); they are decoded here with numpy (Whoosh's
+    ``_read_ids`` decodes the deltas in a Python generator, a third of search time)."""
+    if all(hasattr(matcher, a) for a in ("_read_data", "_next_block", "_byteids", "_blocklength")):
         blocks = []
         while not matcher._atend:
-            if matcher._ids is None:
-                matcher._read_ids()
-            if matcher._weights is None:
-                matcher._read_weights()
-            blocks.append((matcher._ids, matcher._weights))
+            if matcher._data is None:
+                matcher._read_data()
+            ids, weights = matcher._data[0], matcher._data[1]
+            ids = np.asarray(ids, dtype=np.int64)
+            if not matcher._byteids:
+                ids = np.cumsum(ids)
+            if weights is None or isinstance(weights, float):
+                weights = np.full(matcher._blocklength, 1.0 if weights is None else weights, dtype=np.float32)
+            blocks.append((ids, weights))
             matcher._next_block()
         return blocks
     pairs = []
@@ -144,7 +152,8 @@ def _positive_terms(q) -> list[wq.Term]:
 
 
 def bm25f_scores(searcher, q, lengths: dict[str, np.ndarray], k1: float, b: float,
-                 groups: dict[str, tuple[str, float]] | None = None, cache: dict | None = None) -> np.ndarray:
+                 groups: dict[str, tuple[str, float]] | None = None, cache: dict | None = None,
+                 related: dict[tuple[str, str], tuple[tuple[str, float], ...]] | None = None) -> np.ndarray:
     """BM25F (Robertson & Zaragoza) for every document at once.
 
     Fields analysed alike share their terms (``groups``: field -> (group, group weight);
@@ -152,34 +161,52 @@ def bm25f_scores(searcher, q, lengths: dict[str, np.ndarray], k1: float, b: floa
     frequencies, each length-normalized in its own field and weighted by the query's
     boost for that field, are summed *before* saturation, so a word in title and body
     counts once, more strongly; its IDF counts the documents holding it in any of the
-    group's fields. The groups' scores, each times its weight, are added."""
+    group's fields. The groups' scores, each times its weight, are added.
+
+    ``related`` maps (group, term) to (form, weight) pairs: each form's frequencies in
+    the term's fields join the term's sum times its weight (a weaker occurrence of the
+    same word), and the IDF stays the term's own; a term no document holds (a spelling
+    the index lacks) is scored through its forms, with their IDF."""
     reader = searcher.reader()
     n = reader.doc_count_all()
     groups = groups or {}
+    related = related or {}
     by_term: dict[tuple[str, str], dict[str, float]] = {}
     for term in _positive_terms(q):
         group = groups.get(term.fieldname, (term.fieldname, 1.0))[0]
         by_term.setdefault((group, term.text), {}).setdefault(term.fieldname, term.boost)
+    averages = {name: float(fl.mean()) or 1.0 for name, fl in lengths.items()}
     scores = np.zeros(n, dtype=np.float32)
-    for (_group, text), fields in by_term.items():
+    for (group, text), fields in by_term.items():
         tf_sum = np.zeros(n, dtype=np.float32)
-        holders = []
-        for fieldname, weight in fields.items():
-            ids, tf = term_postings(reader, fieldname, text, cache)
-            if not len(ids):
-                continue
-            fl = lengths[fieldname]
-            avg = float(fl.mean()) or 1.0
-            tf_sum[ids] += weight * tf / ((1 - b) + b * fl[ids] / avg)
-            holders.append(ids)
-        if not holders:
+        holders, forms = [], []
+        sources = [(text, 1.0)] + list(related.get((group, text), ()))
+        for form, form_weight in sources:
+            for fieldname, weight in fields.items():
+                ids, tf = term_postings(reader, fieldname, form, cache)
+                if not len(ids):
+                    continue
+                fl = lengths[fieldname]
+                tf_sum[ids] += form_weight * weight * tf / ((1 - b) + b * fl[ids] / averages[fieldname])
+                (holders if form == text else forms).append(ids)
+        if not holders and not forms:
             continue
-        ids = np.unique(np.concatenate(holders)) if len(holders) > 1 else holders[0]
-        idf = np.log(n / (len(ids) + 1)) + 1
+        idf = np.log(n / (_distinct(holders or forms, n) + 1)) + 1
+        ids = (holders + forms)[0] if len(holders) + len(forms) == 1 else np.flatnonzero(tf_sum)
         group_weight = groups.get(next(iter(fields)), (None, 1.0))[1]
         t = tf_sum[ids]
         scores[ids] += group_weight * idf * t * (k1 + 1) / (t + k1)
     return scores
+
+
+def _distinct(arrays: list[np.ndarray], n: int) -> int:
+    """How many distinct doc numbers the arrays hold together."""
+    if len(arrays) == 1:
+        return len(arrays[0])
+    seen = np.zeros(n, dtype=bool)
+    for ids in arrays:
+        seen[ids] = True
+    return int(np.count_nonzero(seen))
 
 
 def top_k(scores: np.ndarray, mask: np.ndarray, k: int) -> list[tuple[int, float]]:

@@ -44,6 +44,8 @@ SEARCH_FIELDS = {"title": 5.0, "body": 1.0, "title_exact": 5.0, "body_exact": 1.
 RANK_ONLY_FIELDS = {"root": 1.0}
 SCORE_GROUPS = {"title": ("stem", 1.0), "body": ("stem", 1.0),
                 "title_exact": ("exact", 0.5), "body_exact": ("exact", 0.5), "root": ("root", 0.5)}
+# The group whose words gain their related forms in ranking (search.related).
+STEM_GROUP = "stem"
 
 
 def _one_pass(value, analyzer, kwargs) -> bool:

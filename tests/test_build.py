@@ -160,3 +160,29 @@ def test_cli_index_summary_and_search(tmp_path, seeds_dir):
 def test_cli_search_without_index(tmp_path):
     proc = run_cli("search", "حلب", "--index", tmp_path / "none", check=False)
     assert proc.returncode == 2 and "make index" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_index_older_than_the_analysis_is_flagged_and_rebuilt(tmp_path, seeds_dir):
+    """The build records its analysis version; an index built with another one still
+    answers but says so (health, serve), and `mirsad index --unless-current` (what
+    `make run` calls) rebuilds it, and leaves a current one alone."""
+    from search.arabic import ANALYSIS_VERSION
+    from web.app import create_app
+
+    index_dir = tmp_path / "ix"
+    run_cli("index", seeds_dir, "--index", index_dir, "--unless-current")  # no index yet: builds
+    first = store.current_generation(index_dir)
+    assert json.loads((first / store.BUILD_FILE).read_text())["analysis"] == ANALYSIS_VERSION
+    assert IndexHandle(index_dir).get().analysis_current
+    proc = run_cli("index", seeds_dir, "--index", index_dir, "--unless-current")
+    assert "not rebuilt" in proc.stderr and store.current_generation(index_dir) == first
+
+    info = json.loads((first / store.BUILD_FILE).read_text())
+    info["analysis"] = ANALYSIS_VERSION - 1  # as an older release wrote it
+    (first / store.BUILD_FILE).write_text(json.dumps(info))
+    health = create_app(index_dir).test_client().get("/api/health").get_json()
+    assert health["status"] == "ok" and health["analysis_current"] is False and "make index" in health["warning"]
+    proc = run_cli("index", seeds_dir, "--index", index_dir, "--unless-current")
+    assert "older analysis; rebuilding" in proc.stderr and "indexed 5 documents" in proc.stderr
+    assert store.current_generation(index_dir) != first
+    assert create_app(index_dir).test_client().get("/api/health").get_json()["analysis_current"] is True

@@ -1,4 +1,6 @@
 """Ranking: how documents are ordered, on small indexes built for the purpose."""
+import pytest
+
 from indexer.build import build_index
 from search.engine import ranked_ids
 from search.index import IndexHandle
@@ -63,3 +65,81 @@ def test_roots_rank_but_do_not_match(tmp_path):
     ])
     assert ranked_ids(gen, "ماذا يعتقد سكان الموصل؟") == ["beliefs", "plain"]
     assert ranked_ids(gen, "يعتقد") == []  # no document holds a stem or form of it
+
+
+def test_related_forms_rank_but_do_not_match(tmp_path):
+    """A stem spelled like a query word's stem (المتزايدة -> متزايد, يتزايد: 4-gram Dice 0.6;
+    neither Snowball nor ISRI joins them) lifts a matching document, and never makes a
+    document match: the article with only the related form is not a result."""
+    gen = _index(tmp_path, [
+        {"id": "plain", "title": "تقرير", "body": "الجرائم في المدينة القديمة يرتفع عددها"},
+        {"id": "related", "title": "تقرير", "body": "الجرائم في المدينة القديمة يتزايد عددها"},
+        {"id": "form-only", "title": "خبر", "body": "يتزايد عدد السكان كل عام"},
+    ])
+    question = "أين الجرائم المتزايدة؟"
+    assert ranked_ids(gen, question) == ["related", "plain"]
+    assert ranked_ids(gen, "المتزايدة") == []
+    table, gen.related = gen.related, None  # without the table: a tie, in index order
+    try:
+        assert ranked_ids(gen, question) == ["plain", "related"]
+    finally:
+        gen.related = table
+
+
+def test_related_form_joins_the_word_before_saturation(tmp_path):
+    """In BM25F a related form is a weaker occurrence of its word: its frequency, times
+    its weight, joins the word's sum before saturation (so the word and its form
+    together score less than twice one of them), and the IDF is the word's own."""
+    import numpy as np
+    from whoosh.query import Term
+
+    from search.index import BM25_B, BM25_K1
+    from search.postings import bm25f_scores
+
+    gen = _index(tmp_path, [
+        {"id": "word", "title": "", "body": "قلعة متزايد"},
+        {"id": "form", "title": "", "body": "قلعة يتزايد"},
+        {"id": "both", "title": "", "body": "متزايد يتزايد"},
+        {"id": "none", "title": "", "body": "قلعة سور"},
+    ])
+    doc = {gen.searcher.stored_fields(d)["id"]: d for d in range(gen.doc_count)}
+    q = Term("body", "متزايد")
+    groups = {"body": ("stem", 1.0)}
+    k1, b = BM25_K1, BM25_B
+    plain = bm25f_scores(gen.searcher, q, gen.lengths, k1, b, groups)
+    half = bm25f_scores(gen.searcher, q, gen.lengths, k1, b, groups, related={("stem", "متزايد"): (("يتزايد", 0.5),)})
+    idf = np.log(4 / (2 + 1)) + 1  # two documents hold متزايد itself
+    saturate = lambda tf: idf * tf * (k1 + 1) / (tf + k1)  # every body here has two words: length factor 1
+    assert plain[doc["form"]] == 0 and plain[doc["none"]] == 0
+    assert half[doc["word"]] == pytest.approx(saturate(1.0))
+    assert half[doc["form"]] == pytest.approx(saturate(0.5))
+    assert half[doc["both"]] == pytest.approx(saturate(1.5))
+    assert half[doc["both"]] < half[doc["word"]] + half[doc["form"]]
+    assert half[doc["none"]] == 0
+    # a word no document holds is scored through its forms, with their IDF
+    absent = Term("body", "تزايد")
+    only_forms = bm25f_scores(gen.searcher, absent, gen.lengths, k1, b, groups,
+                              related={("stem", "تزايد"): (("يتزايد", 1.0),)})
+    assert only_forms[doc["form"]] == pytest.approx((np.log(4 / 3) + 1) * (k1 + 1) / (1 + k1))
+    assert only_forms[doc["word"]] == 0
+
+
+def test_postings_decoded_as_whoosh_reads_them(corpus_gen):
+    """term_postings decodes Whoosh 3 blocks with numpy; the ids and frequencies equal
+    Whoosh's own matchers' for every term of a field, over several segments."""
+    from search.postings import term_postings
+
+    reader = corpus_gen.searcher.reader()
+    assert len(list(reader.leaf_readers())) > 1
+    for fieldname in ("body", "title_exact"):
+        for i, term in enumerate(reader.lexicon(fieldname)):
+            if i % 7:
+                continue
+            text = term.decode("utf-8")
+            ids, tfs = term_postings(reader, fieldname, text)
+            m = reader.postings(fieldname, text)
+            expected = []
+            while m.is_active():
+                expected.append((m.id(), m.weight()))
+                m.next()
+            assert list(zip(ids.tolist(), tfs.tolist())) == expected, (fieldname, text)

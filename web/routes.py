@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, current_app, jsonify, render_template, request
 
 from search.engine import BadRequest, get_document, parse_request, search_document
-from search.index import Generation
+from search.index import STALE_ANALYSIS, Generation
 from search.schema import FACETS
 from search.store import IndexUnavailable
 
@@ -98,8 +98,11 @@ def health():
         gen = _generation()
     except IndexUnavailable as exc:
         return jsonify({"status": "unavailable", "error": str(exc)}), 503
-    return jsonify({"status": "ok", "documents": gen.doc_count, "generation": gen.path.name,
-                    "built": gen.build.get("built")})
+    out = {"status": "ok", "documents": gen.doc_count, "generation": gen.path.name,
+           "built": gen.build.get("built"), "analysis_current": gen.analysis_current}
+    if not gen.analysis_current:
+        out["warning"] = STALE_ANALYSIS
+    return jsonify(out)
 
 
 @bp.app_errorhandler(404)

@@ -1,0 +1,57 @@
+"""Related forms (search/related.py): the 4-gram table and what it answers."""
+import pytest
+
+from search.related import MIN_DICE, TOP, RelatedForms, grams, weight
+
+
+@pytest.mark.parametrize("term, expected", [
+    ("متزايد", {"#متز", "متزا", "تزاي", "زايد", "ايد#"}),
+    ("حلب", {"#حلب", "حلب#"}),
+    ("ab", {"#ab#"}),
+])
+def test_grams(term, expected):
+    assert grams(term) == expected
+
+
+VOCABULARY = ["يتزايد", "متزامن", "زايد", "متزايد", "حلبه", "حلب", "مستحاث", "مستحث", "قلعه"]
+
+
+@pytest.mark.parametrize("stem, expected", [
+    # 3 of 5 grams shared: Dice 0.6; زايد 2 of 3 + 5: 0.5; متزامن 2 of 5 + 5: 0.4 (kept)
+    ("متزايد", [("يتزايد", 0.6), ("زايد", 0.5), ("متزامن", 0.4)]),
+    ("المستحاثات"[2:-2], [("مستحث", 4 / 9)]),  # a spelling the index has apart: مستحاث / مستحث
+    ("مستحث", [("مستحاث", 4 / 9)]),
+    ("حلب", []),  # stems under four letters have no related forms: حلب never scores by حلبة
+    ("قلعه", []),  # nothing alike in the vocabulary (and never itself)
+    ("تزايد", [("يتزايد", 2 / 3), ("متزايد", 2 / 3), ("زايد", 4 / 7)]),  # a stem the index lacks; ties in vocabulary order
+])
+def test_related_forms(stem, expected):
+    table = RelatedForms.from_terms(VOCABULARY)
+    got = table.of(stem)
+    assert [t for t, _ in got] == [t for t, _ in expected]
+    assert [d for _, d in got] == pytest.approx([d for _, d in expected])
+
+
+def test_at_most_top_forms_closest_first():
+    vocabulary = [f"كتاب{c}" for c in "ابتثجحخدذرزسشص"] + ["كتاب"]
+    got = RelatedForms.from_terms(vocabulary).of("كتاب")
+    assert len(got) == TOP and all(d >= MIN_DICE for _, d in got)
+    assert [d for _, d in got] == sorted((d for _, d in got), reverse=True)
+    assert "كتاب" not in [t for t, _ in got]
+
+
+def test_weight_never_exceeds_the_word_itself():
+    assert weight(0.4) == pytest.approx(0.8)
+    assert weight(0.5) == weight(0.9) == 1.0
+
+
+def test_table_of_an_index(seed_gen):
+    """Opening a generation builds the table from its stemmed body vocabulary."""
+    table = seed_gen.related
+    assert len(table.terms) > 500
+    assert all(table.index[t] == i for i, t in enumerate(table.terms))
+    for stem in table.terms[::50]:
+        for form, dice in table.of(stem):
+            shared = len(grams(stem) & grams(form))
+            assert dice == pytest.approx(2 * shared / (len(grams(stem)) + len(grams(form))))
+            assert dice >= MIN_DICE and form != stem

@@ -190,8 +190,9 @@ def _noun_stem(bare: str) -> str:
     ب of برنامج, the ف of فريق, the س of سيارات and the كال of كاليفورنيا as clitics
     (وزارة -> زار, سيارات -> يارا). On a word without the article it removes only the
     ت of ات and of the dual تين/تان; the rest of the ending goes too, so تشريعات and
-    تشريعية share a stem, and نقطتين, نقطة. A stem of three letters is kept only when it
-    starts the word (بحلبة -> حلب is not).
+    تشريعية share a stem, and المعاهدتين and معاهدة, unless three letters would be left
+    (والحلبات is not حلب). A stem of three letters is kept only when it starts the word
+    (بحلبة -> حلب is not).
     """
     whole = _post_fold(bare)
     if len(bare) < 5:

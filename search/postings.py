@@ -74,7 +74,7 @@ def _leaf_blocks(matcher) -> list[tuple]:
 
     A Whoosh 3 block pickles its ids as a tuple of deltas and its weights as a tuple, a
     single float or None (all 1.0); they are decoded here with numpy (Whoosh's
-    ``_read_ids`` decodes the deltas in a Python generator, a third of search time)."""
+    ``_read_ids`` decodes the deltas in a Python generator: 1.7 ms of the bench's p50)."""
     if all(hasattr(matcher, a) for a in ("_read_data", "_next_block", "_byteids", "_blocklength")):
         blocks = []
         while not matcher._atend:
@@ -192,6 +192,8 @@ def bm25f_scores(searcher, q, lengths: dict[str, np.ndarray], k1: float, b: floa
         if not holders and not forms:
             continue
         idf = np.log(n / (_distinct(holders or forms, n) + 1)) + 1
+        # every posting adds a positive amount, so the documents holding the word or a
+        # form are exactly where the sum is not zero
         ids = (holders + forms)[0] if len(holders) + len(forms) == 1 else np.flatnonzero(tf_sum)
         group_weight = groups.get(next(iter(fields)), (None, 1.0))[1]
         t = tf_sum[ids]

@@ -19,7 +19,7 @@ VOCABULARY = ["يتزايد", "متزامن", "زايد", "متزايد", "حل�
 @pytest.mark.parametrize("stem, expected", [
     # 3 of 5 grams shared: Dice 0.6; زايد 2 of 3 + 5: 0.5; متزامن 2 of 5 + 5: 0.4 (kept)
     ("متزايد", [("يتزايد", 0.6), ("زايد", 0.5), ("متزامن", 0.4)]),
-    ("المستحاثات"[2:-2], [("مستحث", 4 / 9)]),  # a spelling the index has apart: مستحاث / مستحث
+    ("مستحاث", [("مستحث", 4 / 9)]),  # two spellings of one word (المستحاثات / مستحثات)
     ("مستحث", [("مستحاث", 4 / 9)]),
     ("حلب", []),  # stems under four letters have no related forms: حلب never scores by حلبة
     ("قلعه", []),  # nothing alike in the vocabulary (and never itself)

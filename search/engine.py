@@ -317,10 +317,8 @@ def _rank(gen: Generation, pq: ParsedQuery, q, mask: np.ndarray, limit: int,
     if pq.roots:
         q = wq.Or([q] + [wq.Term(name, r, boost=weight) for name, weight in RANK_ONLY_FIELDS.items()
                          for r in pq.roots])
-    related = {}
-    if gen.related is not None:
-        related = {(STEM_GROUP, s): tuple((form, related_weight(d)) for form, d in gen.related.of(s))
-                   for s in pq.stems}
+    table = gen.related_forms()
+    related = {(STEM_GROUP, s): tuple((form, related_weight(d)) for form, d in table.of(s)) for s in pq.stems}
     scores = bm25f_scores(gen.searcher, q, gen.lengths, BM25_K1, BM25_B, SCORE_GROUPS, cache, related)
     if COORD and len(pq.words) > 1:
         matched = np.zeros(gen.doc_count, dtype=np.float32)

@@ -15,7 +15,7 @@ from search import store
 from search.arabic import ANALYSIS_VERSION
 from search.facets import FacetTable
 from search.postings import field_lengths
-from search.related import RelatedForms, from_reader as related_forms
+from search.related import RelatedForms, from_reader
 from search.schema import FACET_NAMES, RANK_ONLY_FIELDS, SEARCH_FIELDS
 
 # BM25F parameters and the coordination exponent (a document's score is multiplied by
@@ -40,12 +40,20 @@ class Generation:
     labels: dict[str, dict[str, dict[str, str]]]
     dates: np.ndarray  # int64 seconds per doc number; -1 = unknown (sort by date)
     lengths: dict[str, np.ndarray] = field(default_factory=dict)  # field -> length per doc (BM25)
-    related: RelatedForms | None = None  # the stems' 4-gram table (ranking only)
     build: dict = field(default_factory=dict)
+    _related: RelatedForms | None = field(default=None, repr=False)
 
     @property
     def doc_count(self) -> int:
         return self.searcher.doc_count_all()
+
+    def related_forms(self) -> RelatedForms:
+        """The 4-gram table of the stems (``search.related``), built the first time a
+        query is ranked: ~1 s for the bench index, which nothing but ranking needs (not
+        the index checks of ``mirsad index --unless-current`` and ``mirsad serve``)."""
+        if self._related is None:
+            self._related = from_reader(self.searcher.reader())
+        return self._related
 
     @property
     def analysis_current(self) -> bool:
@@ -100,7 +108,6 @@ def open_generation(path: Path) -> Generation:
         labels=store.read_json(path, store.LABELS_FILE),
         dates=dates,
         lengths=field_lengths(reader, [*SEARCH_FIELDS, *RANK_ONLY_FIELDS]),
-        related=related_forms(reader),
         build=store.read_json(path, store.BUILD_FILE),
     )
 

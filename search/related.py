@@ -13,7 +13,7 @@ IDF (``search.postings.bm25f_scores``). Like the roots, a related form adds to t
 of a document the query matches and never decides what matches: ``حلب`` does not find an
 article that has only ``حلبة``.
 
-The table is built from the stemmed body field's lexicon when a generation is opened
+The table is built from the stemmed body field's lexicon when a generation first ranks a query
 (~1 s for the 170,000 stems of the bench corpora) and held in numpy arrays: a 4-gram's
 row lists the terms that contain it.
 """

@@ -46,8 +46,9 @@ def test_weight_never_exceeds_the_word_itself():
 
 
 def test_table_of_an_index(seed_gen):
-    """Opening a generation builds the table from its stemmed body vocabulary."""
-    table = seed_gen.related
+    """A generation builds the table from its stemmed body vocabulary, once."""
+    table = seed_gen.related_forms()
+    assert seed_gen.related_forms() is table
     assert len(table.terms) > 500
     assert all(table.index[t] == i for i, t in enumerate(table.terms))
     for stem in table.terms[::50]:

@@ -12,13 +12,15 @@ WORKERS ?= 3
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help install run serve index test chromium eval bench loadtest clean
+.PHONY: help install run serve index test chromium eval eval-entities train-tagger bench loadtest clean
 
 help:
 	@echo "make run    - install, build the index from $(CORPUS)/ if missing, serve on http://$(HOST):$(PORT)"
 	@echo "make test   - install what tests need (incl. Debian chromium) and run the whole suite"
 	@echo "make index  [CORPUS='path ...'] [INDEX=dir] - (re)build the index"
 	@echo "make eval   - retrieval quality on ARCD and XQuAD-ar"
+	@echo "make eval-entities - the name tagger and extraction on ANERcorp test and the seeds"
+	@echo "make train-tagger  - rebuild indexer/models/ (the tagger) from the shared data"
 	@echo "make bench  - indexing and search speed on the shared corpora"
 
 $(BIN)/python:
@@ -49,6 +51,16 @@ test: install chromium
 
 eval: install
 	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.eval
+
+eval-entities: install
+	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.eval_entities
+
+# Rebuilds indexer/models/ (word counts, word clusters, the CRF) from the shared data;
+# deterministic, ~3 minutes. make run never needs it: the files are in the repository.
+train-tagger: install
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	$(BIN)/python -m indexer.train_tagger $(SHARED)/ner/anercorp/train.conll \
+		--corpus $(SHARED)/corpus/ant-multisource.jsonl.gz $(SHARED)/corpus/saudinewsnet.jsonl.gz
 
 bench: install
 	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.speed --procs $(PROCS)

@@ -13,94 +13,48 @@ by its nationality.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import accumulate
 from urllib.parse import urlsplit
 
 from indexer.clean import parse_date
 from indexer.dates import date_in_text
-from indexer.gazetteer import Entity, Gazetteer
+from indexer.gazetteer import Entity, Gazetteer, cue_level, fold_word, load_words
 from indexer.gazetteer import load as load_gazetteer
 from indexer.sources import Record
+from indexer.tagger import Tagger, clitic_split, default_tagger, strip_clitics
+from indexer.tagger import spans as bio_spans
 from search.arabic import FOLD, WORD_PATTERN, WORD_RE, light_normalize, normalize, strip_marks
 
-# Words after which a "~" (common-word) place alias is a place.
-PLACE_CUES = {normalize(w) for w in (
-    "مدينة بلدة قرية منطقة محافظة ريف ناحية مخيم حي بلدات قرى مدن مناطق أحياء جنوب شمال شرق غرب "
-    "جنوبي شمالي شرقي غربي وسط أطراف محيط مدينتي بلدتي قريتي"
-).split()}
-
-# Person rules: a title, up to two adjectives (nationality, السابق…), then the name. A strong title may be followed by any name; a weak one
-# (قائد، زعيم، مدرب…) is also an ordinary noun (قائد طائرة), so its name must start with a
-# known given name.
-_STRONG_TITLES = [normalize(t) for t in (
-    "الرئيس", "رئيس الوزراء", "رئيس الحكومة", "رئيس الجمهورية", "رئيس مجلس النواب", "رئيس البرلمان",
-    "رئيس وزراء", "رئيس هيئة الأركان", "رئيسة الوزراء", "وزير الخارجية", "وزير الدفاع", "وزير الداخلية",
-    "وزير المالية", "وزير الإعلام", "وزير النفط", "وزير الطاقة", "وزير العدل", "وزير الاقتصاد", "وزير التجارة",
-    "وزير الصحة", "وزير التعليم", "وزير الاستخبارات", "وزير", "وزيرة الخارجية", "وزيرة", "نائب الرئيس",
-    "نائب رئيس الوزراء", "ولي العهد", "ولي ولي العهد", "الملك", "الأمير", "الشيخ", "السلطان", "المستشارة",
-    "السفير", "المبعوث الأممي", "المبعوث الأمريكي", "المبعوث الخاص", "المبعوث", "الأمين العام",
-    "المتحدث باسم", "المتحدثة باسم", "الناطق باسم", "الناطق الرسمي باسم", "المتحدث الرسمي باسم",
-    "القيادي في", "العقيد", "العميد", "اللواء", "الفريق", "المقدم", "الرائد", "النقيب", "المشير", "الجنرال",
-    "الدكتور", "النائب", "المدعي العام", "السيناتور", "أمير منطقة", "مفتي", "الإمام",
-)]
-_WEAK_TITLES = [normalize(t) for t in (
-    "القيادي", "قائد", "القائد العام", "الزعيم", "زعيم", "مؤسس", "المستشار", "المدير العام", "المسؤول في",
-    "محافظ", "المدرب", "مدرب", "اللاعب", "النجم", "الفنان", "الفنانة", "الكاتب", "الكاتبة", "الروائي",
-    "الشاعر", "المخرج", "الممثل", "الممثلة", "الناشط", "الناشطة", "الصحفي", "الصحفية", "الإعلامي",
-    "القاضي",  # also "which stipulates" (القرار القاضي بـ…)
-)]
-_TITLES = _STRONG_TITLES + _WEAK_TITLES
-_WEAK = set(_WEAK_TITLES)
-# Adjectives that may stand between a title and the name (besides nationalities).
-_TITLE_ADJECTIVES = {normalize(w) for w in "السابق الأسبق الحالي الجديد الراحل الأسبق المستقيل المكلف".split()}
-# First word of a title -> its titles, longest first.
+# The rules' word lists (indexer/gazetteer/words/*.txt), all folded by ``fold_word``
+# and compared with a token's word-list key (token[6]): ى stays apart from ي there.
+WORDS = load_words()
+PLACE_CUES = WORDS.place_cues
+# Person rules: a title, up to two adjectives (nationality, السابق…), then the name. A
+# strong title may be followed by any name; a weak one (قائد، زعيم، مدرب…) is also an
+# ordinary noun (قائد طائرة), so its name must start with a known given name; an "org"
+# title (المتحدث باسم) is followed by an organization, not a name.
 _TITLES_BY_FIRST: dict[str, list[list[str]]] = {}
-for _t in sorted((t.split() for t in _TITLES), key=len, reverse=True):
+for _t in sorted((t.split() for t in WORDS.titles), key=len, reverse=True):
     _TITLES_BY_FIRST.setdefault(_t[0], []).append(_t)
-# Words that end a name: function words, verbs of saying, connectors.
-_NAME_STOP = {normalize(w) for w in (
-    "في من على إلى الى عن مع أن إن ان إنه أنه الذي التي الذين قال قالت أكد أكدت أعلن أعلنت إن "
-    "خلال بعد قبل حول ضد عبر بين منذ لدى و أو ثم كما لكن وقال وأكد وأضاف أضاف اليوم أمس الثلاثاء "
-    "الأربعاء الخميس الجمعة السبت الأحد الاثنين هذا هذه ذلك تلك هو هي كان كانت يوم بأن لأن حيث"
-).split()}
-_NAME_PARTICLES = {normalize(w) for w in ("عبد", "أبو", "ابو", "بن", "ابن", "آل", "أبي", "ولد", "دي", "فان")}
+_TITLE_ADJECTIVES = WORDS.title_adjectives
+_NAME_STOP = WORDS.name_stops
+_NAME_PARTICLES = WORDS.name_particles
+NATIONALITIES = WORDS.nationalities
+_FORCE_HEADS = WORDS.force_heads
+GIVEN_NAMES = WORDS.given_names
 # Punctuation that ends a name (quotes do not: غرفة عمليات “غضب الفرات”).
 _CLITIC_ARTICLE = ("لل", "بال", "وال", "فال", "كال")
 _LETTERS_RE = re.compile("^[\u0621-\u064a]{2,}$")
 _PUNCT_BREAK = re.compile(r"[،,.:;؛!?؟()\[\]{}\-–—ـ/\\|]")
 _BREAK_RE = re.compile(_PUNCT_BREAK.pattern[:-1] + "\n]")  # punctuation or a line break
 _SPLIT_RE = re.compile("(" + WORD_PATTERN + ")")
+_SENTENCE_END = re.compile("[.!?؟\n]")
+# Tanween (دوماً، درعاً): an adverb or an indefinite noun, never a place's name.
+_TANWEEN_RE = re.compile("[\u064b-\u064d]")
 _OPEN_QUOTE = re.compile("[«\"“„']\\s*$")
 _CLOSE_QUOTE = re.compile("^\\s*[»\"”']")
-# Nationality adjectives (masculine, folded): الجيش + adjective is a state force.
-NATIONALITIES = {normalize(w) for w in (
-    "الأمريكي الأميركي الروسي التركي العراقي السوري الإيراني الإسرائيلي اللبناني المصري السعودي "
-    "الأردني اليمني الليبي التونسي الجزائري المغربي السوداني الفرنسي البريطاني الألماني الإيطالي "
-    "الصيني الياباني الهندي الباكستاني الأفغاني القطري الإماراتي الكويتي البحريني العماني الفلسطيني "
-    "الصومالي الإثيوبي النيجيري الكوري الأوكراني الإسباني الكندي الأسترالي البلجيكي الهولندي "
-    "السويدي اليوناني القبرصي الموريتاني المالي التشادي الفنزويلي البرازيلي الأرجنتيني المكسيكي "
-    "الإندونيسي الماليزي البنغالي الكيني الأذربيجاني الأرمني الجورجي البولندي النمساوي السويسري"
-).split()}
-_FORCE_HEADS = {normalize(w): kind for w, kind in (
-    ("الجيش", "army"), ("القوات", "army"), ("وزارة", "ministry"), ("الحكومة", "government"),
-    ("الشرطة", "police"),
-)}
-# Common given names (folded): a given name + one or two more words, closed by
-# punctuation, introduces a person (محمد علوش، عضو ... ; حسام سلامة، إن ...).
-_NAME_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ة": "ه"})  # FOLD without ى -> ي
-GIVEN_NAMES = {light_normalize(w).translate(_NAME_FOLD) for w in (
-    "محمد أحمد محمود مصطفى علي عمر عثمان خالد حسن حسين حسام عبد أبو إبراهيم إسماعيل يوسف يحيى "
-    "زكريا سليمان سلمان فيصل فهد فاتح فراس فادي فايز فؤاد ماهر مازن مالك مروان مراد منصور منير "
-    "نبيل نزار نصر نضال هاني هشام وائل وليد ياسر ياسين يونس أيمن أنس أسامة أكرم أمين أنور باسل "
-    "بسام بشير بلال توفيق ثامر جمال جميل جواد حازم حاتم حامد حمزة حميد رائد رامي رشيد رضا رياض "
-    "زياد سامر سامي سعد سعيد سعود سلطان سليم سمير شريف صالح صلاح طارق طلال عادل عاطف عامر عباس "
-    "عدنان عزيز عصام علاء عماد عمار عمرو عيسى غسان كريم كمال لؤي ماجد مجدي محسن مهدي معاذ موسى "
-    "ناصر نادر ناجي نايف هادي هيثم وسام وليد ياسر تركي بندر نواف مشعل متعب ممدوح زهير أحمد "
-    "فاطمة عائشة مريم زينب سارة ليلى هدى نور رانيا سلمى دينا منى هند ريم لينا رنا سعاد "
-    "جون جورج مايكل ديفيد دونالد سيرجي سيرغي فلاديمير إيمانويل"
-).split()}
 
 
 @dataclass
@@ -122,6 +76,32 @@ class Extraction:
             "actors": [a.as_json() for a in self.actors],
             "countries": [c.as_json() for c in self.countries],
         }
+
+
+_FOLDED: dict[str, tuple[str, str]] = {}  # word as written -> (full fold, word-list fold)
+
+
+def tokenize(text: str) -> list[tuple[int, int, str, bool, str, str, str]]:
+    """The words of ``text`` as the extractor reads them: (start, end, folded,
+    punctuation or line break before, surface, gap before, word-list key).
+
+    Built by C-level splits and comprehensions: this runs on every word of every article.
+    """
+    parts = _SPLIT_RE.split(text)  # gap, word, gap, word, ..., gap
+    words, gaps = parts[1::2], parts[0:-1:2]
+    cache = _FOLDED
+    pairs = [cache.get(w) for w in words]
+    for k, f in enumerate(pairs):
+        if f is None:
+            light = light_normalize(words[k])
+            f = (light.translate(FOLD), fold_word(light))
+            if len(cache) < 1_000_000:
+                cache[words[k]] = f
+            pairs[k] = f
+    offsets = list(accumulate(map(len, parts)))  # offsets[2k] = start of word k
+    breaks = [g != " " and _BREAK_RE.search(g) is not None for g in gaps]
+    return [(start, end, f[0], brk, w, g, f[1])
+            for start, end, f, brk, w, g in zip(offsets[0::2], offsets[1::2], pairs, breaks, words, gaps)]
 
 
 def _word_key(word: str) -> tuple[bool, str]:
@@ -171,28 +151,32 @@ class _Node:
     children: dict = field(default_factory=dict)
     entity: Entity | None = None
     facet: str = ""
-    needs_cue: bool = False
+    needs_cue: int = 0  # gazetteer.cue_level
+    alternatives: tuple = ()  # other entities of the same name (عمان: Oman, Amman)
 
 
 class Extractor:
     """Extracts an ``Extraction`` from a ``Record``; build once, use for every record."""
 
-    def __init__(self, gazetteer: Gazetteer | None = None):
+    def __init__(self, gazetteer: Gazetteer | None = None, tagger: Tagger | None | bool = True):
+        """``tagger``: True for the shipped model (when present), None for the gazetteer
+        and rules alone (what the tagger is trained on), or a ``Tagger``."""
         self.gaz = gazetteer or load_gazetteer()
+        self.tagger = default_tagger() if tagger is True else tagger
+        self._pending: list = []
         self.root = _Node()
         self.countries = {p.name: p for p in self.gaz.places if p.type == "country"}
         for facet, entities in (("place", self.gaz.places), ("actor", self.gaz.actors)):
             for entity in entities:
                 self._add(entity.name, entity, facet, entity.needs_cue)
                 for alias in entity.aliases:
-                    self._add(alias, entity, facet, alias.startswith("~"))
+                    self._add(alias, entity, facet, cue_level(alias))
         self.signatures = [(normalize(_fold_quotes(s)), o) for o in self.gaz.outlets for s in o.signatures]
         self.outlet_names = {normalize(o.name) for o in self.gaz.outlets}
         self._starts: dict[str, list[_Node]] = {}  # folded word -> trie nodes it may start
-        self._folded: dict[str, str] = {}  # word as written -> folded
         self.signatures.sort(key=lambda x: -len(x[0]))
 
-    def _add(self, alias: str, entity: Entity, facet: str, needs_cue: bool) -> None:
+    def _add(self, alias: str, entity: Entity, facet: str, needs_cue: int) -> None:
         words = WORD_RE.findall(alias.lstrip("~"))
         if not words:
             return
@@ -201,6 +185,8 @@ class Extractor:
             node = node.children.setdefault(_word_key(w), _Node())
         if node.entity is None or (node.needs_cue and not needs_cue) or (facet == "actor" and node.facet == "place"):
             node.entity, node.facet, node.needs_cue = entity, facet, needs_cue
+        elif facet == node.facet == "place" and entity.name != node.entity.name and entity not in node.alternatives:
+            node.alternatives += (entity,)  # the first listed is the default reading
 
     # --- outlet ---------------------------------------------------------------
 
@@ -223,59 +209,200 @@ class Extractor:
     # --- entities ---------------------------------------------------------------
 
     def mentions(self, text: str) -> list[tuple[int, int, Entity, str]]:
-        """(start, end, entity, facet) of every gazetteer or person mention in ``text``."""
-        # (start, end, folded, breaks before, surface, gap before) per word, built by
-        # C-level splits and comprehensions: this runs on every word of every article.
-        parts = _SPLIT_RE.split(text)  # gap, word, gap, word, ..., gap
-        words, gaps = parts[1::2], parts[0:-1:2]
-        folded_of = self._folded
-        folded = [folded_of.get(w) for w in words]
-        for k, f in enumerate(folded):
-            if f is None:
-                folded[k] = folded_of[words[k]] = light_normalize(words[k]).translate(FOLD)
-        offsets = list(accumulate(map(len, parts)))  # offsets[2k] = start of word k
-        breaks = [g != " " and _BREAK_RE.search(g) is not None for g in gaps]
-        tokens = list(zip(offsets[0::2], offsets[1::2], folded, breaks, words, gaps))
-        # Pass 1: gazetteer names, longest first. Pass 2: rules, only between them, so a
-        # rule never swallows a known name (الرئيس عبد الفتاح السيسي).
-        found = []
-        covered = [False] * len(tokens)
-        starts_of = self._starts
-        free = 0  # first token not inside a name found
-        for i in [k for k, f in enumerate(folded) if starts_of.get(f) != []]:  # [] starts no name
-            if i < free:
-                continue
-            best = self._match_at(tokens, i)
-            if best is None:
-                continue
-            j, node = best
-            if node.entity.type == "person" and i > 0 and not tokens[i][3] and (
-                    (j == i and light_normalize(tokens[i - 1][4]).translate(_NAME_FOLD) in GIVEN_NAMES)
-                    or tokens[i - 1][2] in _NAME_PARTICLES):
-                # تركي المالكي is not نوري المالكي, and فيصل بن سلمان بن عبدالعزيز is not
-                # the king: leave them to the name rules
-                continue
-            covered[i:j + 1] = [True] * (j + 1 - i)
-            if node.entity.type != "media" and not self._quoted_outlet(text, tokens, i, j):
-                found.append((tokens[i][0], tokens[j][1], node.entity, node.facet))
-            free = j + 1
+        """(start, end, entity, facet) of every gazetteer, rule or tagger mention in ``text``."""
+        tokens = tokenize(text)
+        found, covered = self._gazetteer_pass(text, tokens)
+        ruled = self._rule_pass(tokens, covered)
+        if self.tagger is not None:
+            tagged = self._tagger_pass(tokens, found, ruled)
+            return sorted(found + self._combine(tokens, covered, ruled, tagged), key=lambda m: m[0])
+        return sorted(found + [m for _, _, m in ruled], key=lambda m: m[0])
+
+    def _rule_pass(self, tokens: list, covered: list[bool]) -> list[tuple[int, int, tuple]]:
+        """Rule-found actors, only between gazetteer names, so a rule never swallows a
+        known name (الرئيس عبد الفتاح السيسي): (first token, last token, mention)."""
+        out = []
         free = 0
-        for i in [k for k, f in enumerate(folded) if f in RULE_STARTS]:
+        for i in [k for k, t in enumerate(tokens) if t[6] in RULE_STARTS]:
             if i < free or covered[i]:
                 continue
             for rule in (self._person_at, self._force_at, self._named_at):
                 hit = rule(tokens, i)
                 if hit is not None and not any(covered[i:hit[0] + 1]):
                     j, entity = hit
-                    found.append((tokens[i][0], tokens[j][1], entity, "actor"))
+                    out.append((i, j, (tokens[i][0], tokens[j][1], entity, "actor")))
                     free = j + 1
                     break
-        found.sort(key=lambda m: m[0])
-        return found
+        return out
+
+    def _gazetteer_pass(self, text: str, tokens: list) -> tuple[list, list[bool]]:
+        """Gazetteer names, longest first: (mentions, covered flag per token).
+
+        A name that is also a common word (``~`` in the gazetteer) and has no cue word
+        before it is left pending in ``self._pending`` for the tagger to decide."""
+        found = []
+        covered = [False] * len(tokens)
+        pending = self._pending = []
+        ambiguous = []
+        starts_of = self._starts
+        free = 0  # first token not inside a name found
+        for i in [k for k, t in enumerate(tokens) if starts_of.get(t[2]) != []]:  # [] starts no name
+            if i < free:
+                continue
+            best, common = self._match_at(tokens, i)
+            if best is None:
+                if common is not None:
+                    pending.append((i, common[0], common[1]))
+                continue
+            j, node = best
+            if node.entity.type == "person" and i > 0 and not tokens[i][3] and (
+                    (j == i and tokens[i - 1][6] in GIVEN_NAMES) or tokens[i - 1][6] in _NAME_PARTICLES):
+                # تركي المالكي is not نوري المالكي, and فيصل بن سلمان بن عبدالعزيز is not
+                # the king: leave them to the name rules
+                continue
+            if node.facet == "place" and j == i and i > 0 and not tokens[i][3] and tokens[i - 1][6] in GIVEN_NAMES \
+                    and node.entity.type not in ("country", "capital"):
+                continue  # محمد درعا: a one-word town after a given name is a family name
+            if node.entity.type == "government" and i > 0 and not tokens[i][3] and tokens[i][2].startswith("ال") \
+                    and any(f in _MINISTER_WORDS for f in _clitic_forms(tokens[i - 1][6])):
+                continue  # وزيرة الخارجية الأميركية كوندوليزا رايس: a title, the person is the actor
+            entity = node.entity
+            if entity.type == "person" and i > 0 and not tokens[i][3] and tokens[i - 1][6] in GIVEN_NAMES \
+                    and not covered[i - 1]:
+                # محمد حسني مبارك: the article's fuller name joins the known person's aliases
+                i -= 1
+                entity = replace(entity, aliases=entity.aliases + (" ".join(strip_marks(t[4]) for t in tokens[i:j + 1]),))
+            covered[i:j + 1] = [True] * (j + 1 - i)
+            if entity.type != "media" and not self._quoted_outlet(text, tokens, i, j):
+                found.append((tokens[i][0], tokens[j][1], entity, node.facet))
+                if node.alternatives:
+                    ambiguous.append((len(found) - 1, (node.entity,) + node.alternatives))
+            free = j + 1
+        if ambiguous:
+            self._resolve(text, found, ambiguous)
+        return found, covered
+
+    def _resolve(self, text: str, found: list, ambiguous: list) -> None:
+        """Places that share a name (عمان: Oman or Amman) read from the article: the
+        spelling with its marks (عمّان), else the reading whose country the article
+        names elsewhere (عمان، الأردن), else the first listed."""
+        unsure = {k for k, _ in ambiguous}
+        context = set()
+        for k, (_, _, entity, facet) in enumerate(found):
+            if facet == "place" and k not in unsure:
+                context.add(entity.name if entity.type == "country" else entity.country)
+        for k, candidates in ambiguous:
+            start, end, default, facet = found[k]
+            written = text[start:end].replace("ـ", "")
+            pick = None
+            if strip_marks(written) != written:
+                pick = next((c for c in candidates if written in (c.name, *c.aliases)), None)
+            if pick is None:
+                pick = next((c for c in candidates if (c.name if c.type == "country" else c.country) in context), default)
+            found[k] = (start, end, pick, facet)
+
+    def _token_tags(self, tokens: list, mentions, source: str) -> list[str]:
+        """The tagger's view of earlier passes: B-/I- + source and kind per token."""
+        tags = [""] * len(tokens)
+        index = {t[0]: k for k, t in enumerate(tokens)}
+        for start, end, entity, facet in mentions:
+            i = index.get(start)
+            if i is None:
+                continue
+            kind = "place" if facet == "place" else ("person" if entity.type == "person" else "org")
+            j = i
+            while j < len(tokens) and tokens[j][1] <= end:
+                tags[j] = ("B-" if j == i else "I-") + source + kind
+                j += 1
+        return tags
+
+    def feature_tags(self, text: str, tokens: list) -> list[str]:
+        """Per token, what the gazetteer, the rules and the common-word names say of it:
+        the tagger's context features (also what ``indexer.train_tagger`` computes)."""
+        found, covered = self._gazetteer_pass(text, tokens)
+        ruled = self._rule_pass(tokens, covered)
+        return self._merge_tags(tokens, found, ruled)
+
+    def _merge_tags(self, tokens, found, ruled) -> list[str]:
+        tags = self._token_tags(tokens, found, "g")
+        for k, t in enumerate(self._token_tags(tokens, [m for _, _, m in ruled], "r")):
+            if t and not tags[k]:
+                tags[k] = t
+        for i, j, node in self._pending:
+            for k in range(i, j + 1):
+                if not tags[k]:
+                    tags[k] = ("B-c" if k == i else "I-c") + ("place" if node.facet == "place" else "org")
+        return tags
+
+    def _tagger_pass(self, tokens, found, ruled) -> list[tuple[int, int, str]]:
+        """(first, last, PERS|ORG|LOC) spans of the tagger, sentence by sentence."""
+        tags = self._merge_tags(tokens, found, ruled)
+        starts = [k == 0 or _SENTENCE_END.search(t[5]) is not None for k, t in enumerate(tokens)]
+        bio = self.tagger.tag([t[6] for t in tokens], [t[3] for t in tokens], tags, starts)
+        return [(a, b, kind) for a, b, kind in bio_spans(bio) if not any(starts[a + 1:b + 1])]
+
+    def _combine(self, tokens, covered, ruled, tagged) -> list[tuple[int, int, Entity, str]]:
+        """The rules' and the tagger's mentions beside the gazetteer's, which win: a
+        common-word name (``~``) counts where the tagger tags it as a name of its kind; a
+        rule-found actor stands unless the tagger reads the same words otherwise; a
+        tagger span over words no other pass took becomes a place or an actor."""
+        out = []
+        taken = list(covered)
+        spans = {(a, b): kind for a, b, kind in tagged}
+        for i, j, node in self._pending:
+            if any(taken[i:j + 1]):
+                continue
+            want = ("LOC",) if node.facet == "place" else ("ORG", "PERS")
+            # a very common word (الاتفاق، النصر) is a name only after a cue word; the
+            # others where the tagger reads these very words as one name of that kind
+            # (inside a longer name, زين الدين زيدان, the common-word name is not it)
+            accept = (node.needs_cue == 1 and spans.get((i, j)) in want and not _TANWEEN_RE.search(tokens[i][4])
+                      and not _hamza_mismatch(tokens[i][4], node.entity))
+            if accept:
+                out.append((tokens[i][0], tokens[j][1], node.entity, node.facet))
+            if accept or spans.get((i, j)) in want:  # a rejected reading is no new name for the tagger either
+                taken[i:j + 1] = [True] * (j + 1 - i)
+        for i, j, mention in ruled:
+            if any(taken[i:j + 1]) or _named_after(tokens, i):
+                continue
+            entity = mention[2]
+            if entity.type == "person" and fold_word(entity.name.split()[0]) not in GIVEN_NAMES:
+                # a title rule alone fires on ordinary words (الفريق تلاشت تقريبا): it
+                # needs the tagger to see a person there, and the tagger's bounds win
+                continue
+            taken[i:j + 1] = [True] * (j + 1 - i)
+            out.append(mention)
+        for a, b, kind in _split_conjunctions(tokens, tagged):
+            if any(taken[a:b + 1]) or (kind == "PERS" and _named_after(tokens, a)):
+                continue
+            name = self._tagged_name(tokens, a, b)
+            if name is None:
+                continue
+            if kind == "LOC":
+                out.append((tokens[a][0], tokens[b][1], Entity(name, "", "place"), "place"))
+            else:
+                out.append((tokens[a][0], tokens[b][1], Entity(name, "", "person" if kind == "PERS" else "organization"), "actor"))
+        return out
+
+    def _tagged_name(self, tokens, a: int, b: int) -> str | None:
+        """A tagger span as a name: marks stripped, the first word's clitics removed;
+        None for what is no name: words of the rules' lists alone (الريف، بلدة), a medium
+        cited after its cue (صحيفة "صن"), no letters."""
+        if all(_LIST_WORDS.__contains__(clitic_split(tokens[k][6])[1]) for k in range(a, b + 1)):
+            return None
+        if a > 0 and clitic_split(tokens[a - 1][6])[1] in WORDS.media_cues:
+            return None
+        words = [strip_marks(tokens[k][4]) for k in range(a, b + 1)]
+        words[0] = strip_clitics(words[0])
+        name = " ".join(words)
+        if len(name) < 3 or not _LETTERS_RE.match(name.replace(" ", "")):
+            return None
+        return name
 
     def _match_at(self, tokens, i: int):
-        """(last token index, trie node) of the longest gazetteer name at token i."""
-        best = None
+        """(last token index, trie node) of the longest gazetteer name at token i, and of
+        the longest common-word name (``~``) that lacks its cue word."""
+        best = common = None
         starts = self._starts.get(tokens[i][2])
         if starts is None:
             starts = [n for n in (self.root.children.get(k) for k in _text_keys(tokens[i][2], True)) if n]
@@ -284,8 +411,10 @@ class Extractor:
             j = i
             while node is not None:
                 if node.entity is not None and (best is None or j > best[0]):
-                    if not node.needs_cue or (i > 0 and _is_cue(tokens[i - 1][2])):
+                    if not node.needs_cue or (i > 0 and _is_cue(tokens[i - 1][6], node)):
                         best = (j, node)
+                    elif common is None or j > common[0]:
+                        common = (j, node)
                 j += 1
                 if j >= len(tokens) or tokens[j][3]:
                     break
@@ -295,7 +424,7 @@ class Extractor:
                     if nxt is not None:
                         break
                 node = nxt
-        return best
+        return best, common
 
     def _quoted_outlet(self, text, tokens, i, j) -> bool:
         """A quoted outlet name (لـ«الشرق الأوسط») is the newspaper, not the region."""
@@ -309,39 +438,38 @@ class Extractor:
     def _force_at(self, tokens, i):
         """الجيش/القوات + nationality -> the state's army; وزارة X [nationality] and
         الحكومة + nationality -> the ministry / government, as written."""
-        head = _FORCE_HEADS.get(tokens[i][2]) or _FORCE_HEADS.get(_strip_clitic(tokens[i][2]))
+        head = None
+        for form in _clitic_forms(tokens[i][6]):
+            head = _FORCE_HEADS.get(form)
+            if head is not None:
+                break
         if head is None or i + 1 >= len(tokens) or tokens[i + 1][3]:
             return None
-        nxt = tokens[i + 1][2]
-        masc = nxt[:-1] if nxt.endswith("يه") else nxt
-        if head == "army" and masc in NATIONALITIES:
+        nxt = tokens[i + 1][6]
+        if head == "army" and _masculine(nxt) in NATIONALITIES:
             name = "الجيش " + strip_marks(tokens[i + 1][4])
             name = name[:-1] if name.endswith(("ة", "ه")) else name
-            return i + 1, Entity(name, name, "state_force")
-        if head in ("government", "police") and masc in NATIONALITIES:
+            return i + 1, Entity(name, "", "state_force")
+        if head in ("government", "police") and _masculine(nxt) in NATIONALITIES:
             name = ("الحكومة " if head == "government" else "الشرطة ") + strip_marks(tokens[i + 1][4])
-            return i + 1, Entity(name, name, "government" if head == "government" else "state_force")
+            return i + 1, Entity(name, "", "government" if head == "government" else "state_force")
         if head == "ministry" and nxt.startswith("ال"):
             j = i + 1
-            if j + 1 < len(tokens) and not tokens[j + 1][3]:
-                adj = tokens[j + 1][2]
-                if (adj[:-1] if adj.endswith("يه") else adj) in NATIONALITIES:
-                    j += 1
+            if j + 1 < len(tokens) and not tokens[j + 1][3] and _masculine(tokens[j + 1][6]) in NATIONALITIES:
+                j += 1
             name = "وزارة " + " ".join(strip_marks(tokens[k][4]) for k in range(i + 1, j + 1))
-            return j, Entity(name, name, "government")
+            return j, Entity(name, "", "government")
         return None
 
     def _named_at(self, tokens, i):
         """A given name and one to three more words, closed by punctuation: a person."""
-        # the given name as written (على is a preposition, علي a name)
-        first = light_normalize(tokens[i][4]).translate(_NAME_FOLD)
-        if first not in GIVEN_NAMES or (i > 0 and not tokens[i][3] and tokens[i - 1][2] in GIVEN_NAMES):
+        if tokens[i][6] not in GIVEN_NAMES or (i > 0 and not tokens[i][3] and tokens[i - 1][6] in GIVEN_NAMES):
             return None
         end = self._name_from(tokens, i)
         if end is None or not (end + 1 >= len(tokens) or _PUNCT_BREAK.search(tokens[end + 1][5])):
             return None
         name = " ".join(strip_marks(tokens[k][4]) for k in range(i, end + 1))
-        return end, Entity(name, name, "person")
+        return end, Entity(name, "", "person")
 
     def _is_known_word(self, word: str, first: bool) -> bool:
         """The word alone is a gazetteer name (إسرائيل): it cannot be part of a person's name."""
@@ -364,19 +492,19 @@ class Extractor:
         while k < len(tokens) and sum(w not in _NAME_PARTICLES for w in words) < 4:
             if words and tokens[k][3]:
                 break
-            w = tokens[k][2]
-            if w in _NAME_STOP or w in _ROLE_WORDS or not _LETTERS_RE.match(w):
+            w = tokens[k][6]
+            if w in _NAME_STOP or (w in _ROLE_WORDS and not (not words and w in GIVEN_NAMES)) or not _LETTERS_RE.match(w):
                 break
-            if words and w[0] in "وف" and w not in GIVEN_FOLDED and w not in _NAME_PARTICLES:
+            if words and w[0] in "وف" and w not in GIVEN_NAMES and w not in _NAME_PARTICLES:
                 break  # وكبار، ورئيس: a conjunction ends the name
-            if w.startswith(_CLITIC_ARTICLE):
+            if w.startswith(_CLITIC_ARTICLE) or (w[:1] in "بل" and w[1:] in _NAME_STOP):
                 break  # للعلوم، بالرياض: a preposition with the article ends it too
             if words and w in _NAME_PARTICLES:  # بن، أبو، آل (folded آل is ال)
                 words.append(w)
                 k += 1
                 continue
             if w.startswith("ال") and words:
-                prev = words[-1] if words else ""
+                prev = words[-1]
                 if not (prev in _NAME_PARTICLES or prev in GIVEN_NAMES or (len(words) >= 2 and words[-2] in _NAME_PARTICLES)):
                     break
                 words.append(w)
@@ -384,8 +512,10 @@ class Extractor:
                 if prev not in _NAME_PARTICLES:
                     break
                 continue
-            if w.startswith("ال") or (self._is_known_word(w, first=not words) and w not in GIVEN_NAMES):
+            if w.startswith("ال") or (self._is_known_word(tokens[k][2], first=not words) and w not in GIVEN_NAMES):
                 break
+            if words and _looks_verbal(w) and w not in GIVEN_NAMES:
+                break  # توني بلير يزور، محمد علي يتفقد: an imperfect verb ends the name
             words.append(w)
             k += 1
         while words and words[-1] in _NAME_PARTICLES:
@@ -396,28 +526,33 @@ class Extractor:
 
     def _person_at(self, tokens, i: int):
         """A person introduced by a title at token i: (last token index, name)."""
-        first = tokens[i][2]
-        titles = _TITLES_BY_FIRST.get(first) or _TITLES_BY_FIRST.get(_strip_clitic(first))
-        for title in titles or ():
+        for first in _clitic_forms(tokens[i][6]):
+            titles = _TITLES_BY_FIRST.get(first)
+            if titles:
+                break
+        else:
+            return None
+        for title in titles:
             n = len(title)
             if i + n >= len(tokens):
                 continue
-            if [tokens[i + k][2] for k in range(1, n)] != title[1:] or any(tokens[i + k][3] for k in range(1, n)):
+            if [tokens[i + k][6] for k in range(1, n)] != title[1:] or any(tokens[i + k][3] for k in range(1, n)):
                 continue
-            if title[-1] == "باسم" or title[-1] == "في":
+            strength = WORDS.titles[" ".join(title)]
+            if strength == "org":
                 return None  # "the spokesman of X": X is an organization, not a name
             j = i + n
             # up to two adjectives: الروسي، الإسرائيلي السابق
             for _ in range(2):
-                if j < len(tokens) and not tokens[j][3] and tokens[j][2].startswith("ال") and (
-                        tokens[j][2].endswith(("ي", "يه")) or tokens[j][2] in _TITLE_ADJECTIVES):
+                if j < len(tokens) and not tokens[j][3] and tokens[j][6].startswith("ال") and (
+                        tokens[j][6].endswith(("ي", "يه")) or tokens[j][6] in _TITLE_ADJECTIVES):
                     j += 1
-            if " ".join(title) in _WEAK and (j >= len(tokens) or light_normalize(tokens[j][4]).translate(_NAME_FOLD) not in GIVEN_NAMES):
+            if strength == "weak" and (j >= len(tokens) or tokens[j][6] not in GIVEN_NAMES):
                 return None
             name_end = self._name_from(tokens, j)
             if name_end is not None:
                 name = " ".join(strip_marks(tokens[k][4]) for k in range(j, name_end + 1))
-                return name_end, Entity(name, name, "person")
+                return name_end, Entity(name, "", "person")
             return None
         return None
 
@@ -437,13 +572,18 @@ class Extractor:
         spans = []
         offset = len(record.title) + 1  # text is title + newline + body
         for start, end, entity, facet in self.mentions(text):
-            (places if facet == "place" else actors).setdefault(entity.name, entity)
+            seen = places if facet == "place" else actors
+            known = seen.setdefault(entity.name, entity)
+            if known is not entity and not set(entity.aliases) <= set(known.aliases):
+                seen[entity.name] = replace(known, aliases=tuple(dict.fromkeys(known.aliases + entity.aliases)))
             if start >= offset:
                 spans.append((start - offset, end - offset, facet, entity.name))
-        persons = [a for a in actors.values() if a.type == "person"]
-        for p in persons:  # keep the fullest name: drop a person contained in a longer one
-            if any(q is not p and p.name in q.name for q in persons):
-                actors.pop(p.name, None)
+        fullest = _fullest_names(list(actors.values()))
+        for short, full in fullest.items():
+            actors.pop(short, None)
+            actors[full.name] = full
+        spans = [(a, b, facet, fullest[name].name if facet == "actor" and name in fullest else name)
+                 for a, b, facet, name in spans]
         countries: dict[str, Entity] = {}
         for p in places.values():
             country = p if p.type == "country" else self.countries.get(p.country)
@@ -460,25 +600,133 @@ class Extractor:
         )
 
 
-GIVEN_FOLDED = frozenset(w.translate(FOLD) for w in GIVEN_NAMES)
-# Words of a title or role: they end a name (مهاب مميش رئيس هيئة قناة السويس).
-_ROLE_WORDS = frozenset(t[0] for titles in _TITLES_BY_FIRST.values() for t in titles) - GIVEN_FOLDED | {
-    normalize(w) for w in "رئيس نائب مدير عضو أمين مسؤول المتحدث الناطق قائد وزير سفير محافظ".split()}
-
-# Folded words that may begin a rule-found actor (a title, a force head, a given name),
-# with or without و/ف: other words skip the rules at once.
-_FIRST_WORDS = ({t[0] for t in _TITLES_BY_FIRST.values() for t in t} | set(_FORCE_HEADS)
-                | GIVEN_FOLDED)
-RULE_STARTS = frozenset(_FIRST_WORDS | {c + w for c in "وف" for w in _FIRST_WORDS})
+def _named_after(tokens, i: int) -> bool:
+    """The person at token i names a facility (جامعة الملك سعود، مدينة الملك عبدالعزيز
+    للعلوم): a facility head word just before, a title between them allowed."""
+    k = i - 1
+    while k >= 0 and not tokens[k + 1][3] and any(f in _TITLE_WORDS for f in _clitic_forms(tokens[k][6])):
+        k -= 1
+    return k >= 0 and not tokens[k + 1][3] and any(f in WORDS.facility_heads for f in _clitic_forms(tokens[k][6]))
 
 
-def _is_cue(word: str) -> bool:
-    """A place cue word, also with a clitic (بمحافظة، وريف)."""
-    return word in PLACE_CUES or (word[:1] in "وفبل" and word[1:] in PLACE_CUES)
+def _hamza_mismatch(written: str, entity: Entity) -> bool:
+    """The word is written with a hamza that no spelling of the name has (فأس, an axe,
+    is not فاس, Fez): writers drop hamzas, they do not add them."""
+    hamzas = set(written) & set("أإآ")
+    return bool(hamzas) and not any(hamzas <= set(n) for n in (entity.name, *entity.aliases))
 
 
-def _strip_clitic(word: str) -> str:
-    return word[1:] if word[:1] in ("و", "ف") else word
+def _split_conjunctions(tokens, spans):
+    """Tagger spans cut before a word whose و is a conjunction (تويوتا وجنرال موتورز,
+    شبعا وكفركلا are two names each)."""
+    out = []
+    for a, b, kind in spans:
+        start = a
+        for k in range(a + 1, b + 1):
+            if tokens[k][6].startswith("و") and clitic_split(tokens[k][6])[0].startswith("و"):
+                out.append((start, k - 1, kind))
+                start = k
+        out.append((start, b, kind))
+    return out
+
+
+def _fullest_names(actors: list[Entity]) -> dict[str, Entity]:
+    """Short mentions of one actor resolved to the fullest name the article gives it:
+    a person's name that begins, ends or lies inside a longer person's (رامسفيلد, دونالد
+    رامسفيلد), an organization's that ends a longer one's (الليكود, حزب الليكود). Returns
+    short name -> the full entity, with the short names among its aliases."""
+    keyed = [(e, e.name.translate(FOLD).split()) for e in actors]
+    longer: dict[str, Entity] = {}
+    for e, w in keyed:
+        n, best = len(w), None
+        for q, qw in keyed:
+            if len(qw) <= n or (q.type == "person") != (e.type == "person"):
+                continue
+            if e.type == "person":
+                ok = qw[-n:] == w or qw[:n] == w or f" {' '.join(w)} " in f" {' '.join(qw)} "
+            else:
+                ok = qw[-n:] == w
+            if ok and (best is None or len(qw) > len(best[1])):
+                best = (q, qw)
+        if best is not None:
+            longer[e.name] = best[0]
+    root: dict[str, Entity] = {}
+    for short, full in longer.items():
+        while full.name in longer:  # a chain: بوش < جورج بوش < جورج دبليو بوش
+            full = longer[full.name]
+        root[short] = full
+    out: dict[str, Entity] = {}
+    for full in {f.name: f for f in root.values()}.values():
+        shorts = tuple(k for k, v in root.items() if v.name == full.name)
+        merged = replace(full, aliases=tuple(dict.fromkeys(full.aliases + shorts)))
+        out.update((k, merged) for k in shorts)
+    return out
+
+
+# Words of a title or role: they end a name (مهاب مميش رئيس هيئة قناة السويس); a given
+# name among them (أمين) may still start one.
+_ROLE_WORDS = frozenset(t[0] for titles in _TITLES_BY_FIRST.values() for t in titles) | WORDS.role_words
+
+
+# First words of strong titles (وزير، وزيرة): a ministry named right after one is the title.
+_MINISTER_WORDS = frozenset(t.split()[0] for t, strength in WORDS.titles.items() if strength == "strong" and len(t.split()) > 1)
+
+_TITLE_WORDS = frozenset(w for t in WORDS.titles for w in t.split())
+
+# Every word of the rules' lists: a tagger span of such words only is no name.
+_LIST_WORDS = frozenset(PLACE_CUES | _TITLE_ADJECTIVES | _NAME_STOP | _NAME_PARTICLES | NATIONALITIES
+                        | set(_FORCE_HEADS) | _ROLE_WORDS | WORDS.media_cues
+                        | {w for t in WORDS.titles for w in t.split()}
+                        | {w[2:] for w in PLACE_CUES | WORDS.media_cues} | {"ال" + w for w in PLACE_CUES})
+
+
+def _clitic_forms(key: str) -> list[str]:
+    """A word-list key and its readings without a leading clitic, the article put back
+    where ل took its place: بالرئيس -> الرئيس, وللرئيس -> الرئيس, ووزير -> وزير."""
+    forms = [key]
+    w = key
+    if w[:1] in "وف" and len(w) > 3:
+        w = w[1:]
+        forms.append(w)
+    if w.startswith("لل") and len(w) > 4:
+        forms.append("ال" + w[2:])
+    elif w[:1] in "بكل" and len(w) > 3:
+        forms.append(w[1:])
+    return forms
+
+
+def _masculine(key: str) -> str:
+    """الأردنية -> الاردني: nationality adjectives are listed masculine."""
+    return key[:-1] if key.endswith("يه") else key
+
+
+_VERB_PREFIX_RE = re.compile("^[يت][\u0621-\u064a]{3,}$")
+
+
+def _looks_verbal(key: str) -> bool:
+    """An imperfect verb of four letters or more (يزور، يتفقد، تلاشت is perfect and not
+    caught here): a name's later words rarely begin with ي or ت."""
+    return bool(_VERB_PREFIX_RE.match(key))
+
+
+# Keys that may begin a rule-found actor (a title, a force head, a given name), with
+# their clitic forms: other words skip the rules at once.
+_FIRST_WORDS = {t[0] for t in _TITLES_BY_FIRST.values() for t in t} | set(_FORCE_HEADS) | GIVEN_NAMES
+RULE_STARTS = frozenset(_FIRST_WORDS | {c + w for c in ("و", "ف", "ب", "ل", "وب", "ول", "فب", "فل") for w in _FIRST_WORDS}
+                        | {c + "ل" + w[2:] for c in ("", "و", "ف") for w in _FIRST_WORDS if w.startswith("ال")})
+
+
+def _is_cue(key: str, node: _Node) -> bool:
+    """``key`` (the word before a common-word name) is a cue for it: a place cue (also
+    with a clitic: بمحافظة، وريف), for a ``~`` place a preposition, for an actor an
+    actor cue (نادي، فريق)."""
+    if node.facet == "place":
+        cues = PLACE_CUES
+        if node.needs_cue == 1 and key in WORDS.weak_place_cues:
+            return True
+    else:
+        cues = WORDS.actor_cues
+    return key in cues or (key[:1] in "وفبل" and key[1:] in cues)
 
 
 def _fold_quotes(text: str) -> str:

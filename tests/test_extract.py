@@ -116,7 +116,7 @@ def test_gazetteer_rejects_malformed_lines(text, message):
 
 
 def test_gazetteer_cross_checks(tmp_path):
-    (tmp_path / "outlets.txt").write_text("س | S | s | s.com | \n", encoding="utf-8")
+    (tmp_path / "outlets.txt").write_text("س | S | s | s.com |  | \n", encoding="utf-8")
     (tmp_path / "places.txt").write_text("سوريا | Syria | country |  | \nحلب | Aleppo | city | سورية | \n", encoding="utf-8")
     with pytest.raises(GazetteerError, match=r"places.txt:2: 'حلب' names country 'سورية'"):
         load(tmp_path)

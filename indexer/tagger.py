@@ -1,0 +1,376 @@
+"""The statistical name tagger: a CRF (python-crfsuite) over PERS / ORG / LOC in BIO tags.
+
+It reads the same tokens as the gazetteer matcher (``indexer.extract.tokenize``) and
+takes the gazetteer's own findings as features, so it learns how far to trust them; what
+it adds is the names the gazetteer lacks. The model (``indexer/models/ner.crfsuite``) is
+trained from ANERcorp by ``make train-tagger`` (``python -m indexer.train_tagger``) and
+shipped under CC BY-SA 4.0 (``indexer/models/NOTICE``).
+
+Features are computed once per word type and cached at module level: a word's own
+features, and the same strings prefixed for its neighbours, are joined by list
+concatenation, so a token costs a few list operations before crfsuite's C code.
+"""
+from __future__ import annotations
+
+import gzip
+import math
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from indexer.gazetteer import WordLists, fold_word, load_words
+
+MODEL = Path(__file__).parent / "models" / "ner.crfsuite"
+# How often each word (folded by ``fold_word``) occurs in the news corpora the model was
+# trained beside: tells a clitic from a name's first letter (وواشنطن vs واشنطن) and
+# rare words (names, mostly) from common ones.
+LEXICON = Path(__file__).parent / "models" / "wordfreq.tsv.gz"
+TYPES = ("PERS", "ORG", "LOC")
+
+_CLITIC_PREFIXES = ("وبال", "وال", "فال", "بال", "كال", "لل", "وب", "ول", "وك", "فب", "فل", "ال", "و", "ف", "ب", "ل", "ك")
+_CACHE_LIMIT = 300_000
+
+
+# Word clusters from the same corpora (distributional: PPMI of left/right neighbours,
+# SVD, k-means in two levels): a word's cluster at 64 and 512 classes. Names the
+# training data never saw share clusters with those it did (بوش with ساركوزي).
+CLUSTERS = Path(__file__).parent / "models" / "clusters.tsv.gz"
+_FREQ: dict[str, int] | None = None
+_CLUSTERS: dict[str, tuple[str, str]] | None = None
+
+
+def word_clusters() -> dict[str, tuple[str, str]]:
+    """The shipped word clusters (empty when the file is missing)."""
+    global _CLUSTERS
+    if _CLUSTERS is None:
+        out: dict[str, tuple[str, str]] = {}
+        path = Path(os.environ.get("MIRSAD_CLUSTERS") or CLUSTERS)
+        if path.exists():
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                for line in f:
+                    word, coarse, fine = line.rstrip("\n").split("\t")
+                    out[word] = (coarse, fine)
+        _CLUSTERS = out
+    return _CLUSTERS
+
+
+def word_counts() -> dict[str, int]:
+    """The shipped word frequencies (empty when the file is missing)."""
+    global _FREQ
+    if _FREQ is None:
+        counts: dict[str, int] = {}
+        path = Path(os.environ.get("MIRSAD_LEXICON") or LEXICON)
+        if path.exists():
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                for line in f:
+                    word, _, n = line.rstrip("\n").partition("\t")
+                    counts[word] = int(n)
+        _FREQ = counts
+    return _FREQ
+
+
+# Clitics that may stand before a name, longest first, and what replaces them (للعراق is
+# ل + العراق). Not ك (كوفي أنان is no "like"): it seldom stands before a name.
+_NAME_CLITICS = (("ولل", "ال"), ("فلل", "ال"), ("لل", "ال"), ("وب", ""), ("ول", ""), ("فب", ""), ("فل", ""),
+                 ("و", ""), ("ف", ""), ("ب", ""), ("ل", ""))
+
+
+def clitic_split(key: str) -> tuple[str, str]:
+    """(clitic, word) of a folded word whose clitic-free reading is the commoner word in
+    the corpora (وواشنطن -> و, واشنطن; but واشنطن, وليد, بغداد stay whole); ("", key)
+    otherwise."""
+    counts = word_counts()
+    own = counts.get(key, 0)
+    for clitic, repl in _NAME_CLITICS:
+        if key.startswith(clitic) and len(key) - len(clitic) + len(repl) >= 3:
+            rest = repl + key[len(clitic):]
+            if counts.get(rest, 0) > 2 * own:
+                return clitic, rest
+    return "", key
+
+
+def strip_clitics(word: str) -> str:
+    """A name's first word as written without its clitic (ولبنان -> لبنان, للعراق ->
+    العراق), by ``clitic_split`` on its folded form."""
+    clitic, rest = clitic_split(fold_word(word))
+    if not clitic:
+        return word
+    stripped = word[len(clitic):]
+    return ("ال" + stripped) if rest.startswith("ال") and not stripped.startswith(("ال", "أل", "إل", "آل")) else stripped
+
+
+def _shape(word: str) -> str:
+    if word.isdigit():
+        return "D"
+    if word.isascii():
+        return "L" if word.isalpha() else "X"
+    return "A"
+
+
+class Features:
+    """The tagger's features, built from the word lists and the lexicon.
+
+    Every feature of token i depends on one "slot" value only: its word, a neighbour's
+    word (i±1, i±2), the earlier passes' tag of i or i±1, punctuation before i or i+1, or
+    the sentence's edges. ``sequence`` lists them as crfsuite's strings (for training);
+    ``Tagger`` sums their weights per slot value once and caches the sums.
+    """
+
+    WORD_SLOTS = ("own", "prev", "next", "prev2", "next2")
+
+    def __init__(self, words: WordLists | None = None):
+        self.words = words or load_words()
+        self._title_words = frozenset(x for t in self.words.titles for x in t.split())
+        self._cache: dict[tuple[str, object], list[str]] = {}  # slots other than words
+        self._last: tuple[str | None, list[str]] = (None, [])
+
+    def word(self, key: str) -> list[str]:
+        """The features of a word (folded with ``fold_word``) at its own position."""
+        if key == self._last[0]:  # the five word slots of one word ask in a row
+            return self._last[1]
+        f = self._word(key)
+        self._last = (key, f)
+        return f
+
+    def _word(self, key: str) -> list[str]:
+        w = self.words
+        clitic, rest = clitic_split(key)
+        stem = rest[2:] if rest.startswith("ال") and len(rest) > 4 else rest
+        f = ["w=" + key, "b=" + stem, "p2=" + stem[:2], "p3=" + stem[:3], "s1=" + stem[-1:],
+             "s2=" + stem[-2:], "s3=" + stem[-3:], "c=" + clitic, "al=" + str(stem != rest),
+             "n=" + str(min(len(stem), 9)), "sh=" + _shape(key),
+             "fq=" + str(min(int(math.log2(1 + word_counts().get(key, 0))), 16))]
+        cluster = word_clusters().get(key) or word_clusters().get(rest)
+        if cluster is not None:
+            f += ["k1=" + cluster[0], "k2=" + cluster[1]]
+        for name, test in (("given", w.given_names), ("stop", w.name_stops), ("part", w.name_particles),
+                           ("nat", w.nationalities), ("cue", w.place_cues), ("title", self._title_words),
+                           ("role", w.role_words)):
+            if key in test or rest in test:
+                f.append("L=" + name)
+        if stem != rest and stem.endswith(("ي", "يه")):
+            f.append("adj")  # nisba adjective (السوري، الأميركية): rarely a name itself
+        return f
+
+    def slot(self, slot: str, value) -> list[str]:
+        """The feature strings one slot value contributes (cached but for words, whose
+        weights ``Tagger`` caches instead)."""
+        key = (slot, value)
+        f = self._cache.get(key)
+        if f is None:
+            if slot == "own":
+                f = self.word(value)
+            elif slot in ("prev", "next"):
+                prefix = "-" if slot == "prev" else "+"
+                f = [prefix + x for x in self.word(value) if x.startswith(("w=", "b=", "L=", "s2=", "adj", "k1=", "k2="))]
+            elif slot in ("prev2", "next2"):
+                f = [("--w=" if slot == "prev2" else "++w=") + value]
+            elif slot in ("g", "gp", "gn"):
+                f = [{"g": "g=", "gp": "-g=", "gn": "+g="}[slot] + value]
+            elif slot in ("b", "bn"):
+                f = [("" if slot == "b" else "+") + ("brk" if value else "nobrk")]
+            else:  # "edge": BOS / EOS
+                f = [value]
+            if slot not in self.WORD_SLOTS and len(self._cache) < _CACHE_LIMIT:
+                self._cache[key] = f
+        return f
+
+    def slots(self, keys: list[str], breaks: list[bool], gaz: list[str]) -> list[list[tuple[str, object]]]:
+        """The slot values of every token of a sequence: ``keys`` folded words,
+        ``breaks[i]`` punctuation before word i, ``gaz[i]`` the earlier passes' tag of
+        word i (``Extractor.feature_tags``)."""
+        n = len(keys)
+        out = []
+        for i, key in enumerate(keys):
+            s = [("own", key), ("b", breaks[i]), ("g", gaz[i])]
+            if i > 0:
+                s += [("prev", keys[i - 1]), ("gp", gaz[i - 1])]
+                if i > 1:
+                    s.append(("prev2", keys[i - 2]))
+            else:
+                s.append(("edge", "BOS"))
+            if i + 1 < n:
+                s += [("next", keys[i + 1]), ("gn", gaz[i + 1]), ("bn", breaks[i + 1])]
+                if i + 2 < n:
+                    s.append(("next2", keys[i + 2]))
+            else:
+                s.append(("edge", "EOS"))
+            out.append(s)
+        return out
+
+    def sequence(self, keys: list[str], breaks: list[bool], gaz: list[str]) -> list[list[str]]:
+        """crfsuite's item sequence: every token's feature strings."""
+        return [[x for slot, value in token for x in self.slot(slot, value)]
+                for token in self.slots(keys, breaks, gaz)]
+
+
+def spans(tags: list[str]) -> list[tuple[int, int, str]]:
+    """(first, last, type) of every BIO span; an I- without its B- opens a span."""
+    out = []
+    start, kind = None, None
+    for i, t in enumerate(tags + ["O"]):
+        if t.startswith("I-") and kind == t[2:]:
+            continue
+        if start is not None:
+            out.append((start, i - 1, kind))
+            start, kind = None, None
+        if t != "O":
+            start, kind = i, t[2:]
+    return out
+
+
+class Tagger:
+    """The trained CRF: ``tag`` gives the best BIO tag sequence of a token sequence.
+
+    The weights come from the crfsuite model; decoding is done here, because crfsuite's
+    own tagger costs more than the rest of extraction (every feature string of every
+    token is looked up anew). A token's emission scores are the sum of its slot values'
+    weight vectors, each summed once per value and cached. Viterbi then runs only where
+    it can change anything: a token whose O score beats every other label's by more
+    than any transitions in and out could give back is O on every best path, so it
+    splits the sequence, and the pieces between such tokens are decoded exactly. The result equals
+    crfsuite's (``tests/test_tagger.py``).
+    """
+
+    def __init__(self, model: Path = MODEL, features: Features | None = None):
+        import pycrfsuite  # imported here: only extraction needs it
+
+        self.features = features or Features()
+        info = pycrfsuite.Tagger()
+        info.open(str(model))
+        meta = info.info()
+        self.labels = sorted(meta.labels, key=lambda x: (x != "O", x))  # O first
+        index = {label: k for k, label in enumerate(self.labels)}
+        n = self.n = len(self.labels)
+        # one row of label weights per attribute; row 0 is zeros (attributes the model
+        # does not know)
+        self._attr: dict[str, int] = {}
+        for attr, _ in meta.state_features:
+            self._attr.setdefault(attr, len(self._attr) + 1)
+        self._weights = np.zeros((len(self._attr) + 1, n))
+        for (attr, label), weight in meta.state_features.items():
+            self._weights[self._attr[attr], index[label]] = weight
+        self.transitions = np.zeros((n, n))
+        for (a, b), weight in meta.transitions.items():
+            self.transitions[index[a], index[b]] = weight
+        # O beats label y at a word whatever its neighbours' labels when e[O] - e[y] +
+        # _o_bonus[y] > 0: the bonus is the worst case of what switching y to O changes
+        # in the transitions in and out (0 where there is no neighbour).
+        t = self.transitions
+        self._o_bonus = (np.minimum(0, (t[:, :1] - t).min(axis=0)) + np.minimum(0, (t[:1, :] - t).min(axis=1)))[1:]
+        # Summed weights per value: words (own, prev, next, prev2, next2 slots), earlier
+        # passes' tags (g, gp, gn), punctuation (b, bn) and the edges. Row 0 of the word
+        # and tag tables is zeros: the neighbour of a sentence's first or last word.
+        self._word_ids: dict[str, int] = {}
+        self._words = np.zeros((1024, len(Features.WORD_SLOTS), n))
+        self._tag_ids: dict[str, int] = {}
+        self._tags = np.zeros((64, 3, n))
+        self._breaks = np.array([[self._sum("b", v), self._sum("bn", v)] for v in (False, True)])
+        self._bos, self._eos = self._sum("edge", "BOS"), self._sum("edge", "EOS")
+
+    def _sum(self, slot: str, value) -> np.ndarray:
+        return self._sums([(slot, value)])[0]
+
+    def _sums(self, slot_values) -> np.ndarray:
+        """The summed weights of each (slot, value): one numpy reduction for them all."""
+        attr, slot_feats = self._attr, self.features.slot
+        rows, bounds = [], []
+        for slot, value in slot_values:
+            bounds.append(len(rows))
+            rows += [attr.get(x, 0) for x in slot_feats(slot, value)] or [0]
+        return np.add.reduceat(self._weights[rows], bounds, axis=0)
+
+    def _ids(self, values: list, ids: dict, table_name: str, slots: tuple[str, ...]) -> np.ndarray:
+        out = [ids.get(v) for v in values]
+        for k, i in enumerate(out):
+            if i is None:
+                i = ids.get(values[k])
+                if i is None:
+                    table = getattr(self, table_name)
+                    i = len(ids) + 1
+                    if i >= len(table):
+                        if len(ids) >= _CACHE_LIMIT:  # full: forget and start again
+                            ids.clear()
+                            i = 1
+                        else:
+                            table = np.concatenate([table, np.zeros_like(table)])
+                            setattr(self, table_name, table)
+                    table[i] = self._sums([(slot, values[k]) for slot in slots])
+                    ids[values[k]] = i
+                out[k] = i
+        return np.array(out, dtype=np.intp)
+
+    def emissions(self, keys: list[str], breaks: list[bool], gaz: list[str], starts: np.ndarray) -> np.ndarray:
+        """Emission scores (tokens x labels); ``starts[i]`` marks a sentence's first word."""
+        w = self._ids(keys, self._word_ids, "_words", Features.WORD_SLOTS)
+        g = self._ids(gaz, self._tag_ids, "_tags", ("g", "gp", "gn"))
+        b = np.array(breaks, dtype=np.intp)
+        words, tags = self._words, self._tags
+        ends = np.append(starts[1:], True)
+        same_prev = ~starts[1:]  # token i and i-1 in one sentence, i >= 1
+        same_prev2 = same_prev[1:] & same_prev[:-1]
+        e = words[w, 0] + tags[g, 0] + self._breaks[b, 0]
+        e[1:] += (words[w[:-1], 1] + tags[g[:-1], 1]) * same_prev[:, None]
+        e[:-1] += (words[w[1:], 2] + tags[g[1:], 2] + self._breaks[b[1:], 1]) * same_prev[:, None]
+        e[2:] += words[w[:-2], 3] * same_prev2[:, None]
+        e[:-2] += words[w[2:], 4] * same_prev2[:, None]
+        e[starts] += self._bos
+        e[ends] += self._eos
+        return e
+
+    def tag(self, keys: list[str], breaks: list[bool], gaz: list[str], starts: list[bool] | None = None) -> list[str]:
+        """BIO tags of a sequence of sentences (``starts[i]``: word i begins one; by
+        default the whole sequence is one sentence)."""
+        n = len(keys)
+        if not n:
+            return []
+        first = np.zeros(n, dtype=bool)
+        first[0] = True
+        if starts is not None:
+            first |= np.array(starts, dtype=bool)
+        e = self.emissions(keys, breaks, gaz, first)
+        sure_o = ((e[:, :1] - e[:, 1:] + self._o_bonus) > 0).all(axis=1)
+        labels = ["O"] * n
+        # pieces to decode: runs of tokens not surely O, cut at sentence starts
+        todo = np.flatnonzero(~sure_o)
+        if not len(todo):
+            return labels
+        cuts = np.flatnonzero((np.diff(todo) > 1) | first[todo[1:]]) + 1
+        for piece in np.split(todo, cuts):
+            i, j = int(piece[0]), int(piece[-1]) + 1
+            inside_before = i > 0 and not first[i]
+            inside_after = j < n and not first[j]
+            for k, y in enumerate(self._viterbi(e[i:j], inside_before, inside_after), i):
+                labels[k] = self.labels[y]
+        return labels
+
+    def _viterbi(self, e: np.ndarray, o_before: bool, o_after: bool) -> list[int]:
+        """Best labels of a piece of a sentence; the words just before and after it, when
+        in the same sentence, are O (label 0)."""
+        t = self.transitions
+        score = e[0] + t[0] if o_before else e[0]
+        back = []
+        for k in range(1, len(e)):
+            cand = score[:, None] + t
+            back.append(cand.argmax(axis=0))
+            score = cand.max(axis=0) + e[k]
+        if o_after:
+            score = score + t[:, 0]
+        y = int(score.argmax())
+        path = [y]
+        for b in reversed(back):
+            y = int(b[y])
+            path.append(y)
+        return path[::-1]
+
+
+@lru_cache(maxsize=1)
+def default_tagger() -> Tagger | None:
+    """The shipped model (or the one ``MIRSAD_TAGGER_MODEL`` names, for evaluation), or
+    None when it is missing: extraction then uses the gazetteer and rules alone."""
+    model = Path(os.environ.get("MIRSAD_TAGGER_MODEL") or MODEL)
+    if not model.exists():
+        return None
+    return Tagger(model)

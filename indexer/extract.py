@@ -23,7 +23,7 @@ from indexer.dates import date_in_text
 from indexer.gazetteer import Entity, Gazetteer, cue_level, fold_word, load_words
 from indexer.gazetteer import load as load_gazetteer
 from indexer.sources import Record
-from indexer.tagger import Tagger, clitic_split, default_tagger, strip_clitics
+from indexer.tagger import Tagger, clitic_split, common_words, default_tagger, strip_clitics
 from indexer.tagger import spans as bio_spans
 from search.arabic import FOLD, WORD_PATTERN, WORD_RE, light_normalize, normalize, strip_marks
 
@@ -171,18 +171,28 @@ class Extractor:
                 self._add(entity.name, entity, facet, entity.needs_cue)
                 for alias in entity.aliases:
                     self._add(alias, entity, facet, cue_level(alias))
+        for outlet in self.gaz.outlets:
+            # an outlet's name of two words or more (سكاي نيوز، سي إن إن) cited in a text
+            # is a medium, not an actor the tagger might take it for; a one-word name
+            # (الرياض، اليوم) is a place or a word first
+            media = Entity(outlet.name, outlet.en, "media")
+            for name in (outlet.name, *outlet.aliases):
+                if len(WORD_RE.findall(name)) > 1:
+                    self._add(name, media, "actor", 0, only_new=True)
         self.signatures = [(normalize(_fold_quotes(s)), o) for o in self.gaz.outlets for s in o.signatures]
         self.outlet_names = {normalize(o.name) for o in self.gaz.outlets}
         self._starts: dict[str, list[_Node]] = {}  # folded word -> trie nodes it may start
         self.signatures.sort(key=lambda x: -len(x[0]))
 
-    def _add(self, alias: str, entity: Entity, facet: str, needs_cue: int) -> None:
+    def _add(self, alias: str, entity: Entity, facet: str, needs_cue: int, only_new: bool = False) -> None:
         words = WORD_RE.findall(alias.lstrip("~"))
         if not words:
             return
         node = self.root
         for w in words:
             node = node.children.setdefault(_word_key(w), _Node())
+        if only_new and node.entity is not None:
+            return
         if node.entity is None or (node.needs_cue and not needs_cue) or (facet == "actor" and node.facet == "place"):
             node.entity, node.facet, node.needs_cue = entity, facet, needs_cue
         elif facet == node.facet == "place" and entity.name != node.entity.name and entity not in node.alternatives:
@@ -194,7 +204,8 @@ class Extractor:
         """From the outlet code, else the url's domain, else a signature in the text."""
         if record.outlet:
             known = self.gaz.outlet_by_code.get(record.outlet.lower()) or self.gaz.outlet_by_name.get(normalize(record.outlet))
-            return known or Entity(record.outlet, record.outlet, "outlet")
+            # an unknown code is shown as written; it is its English label only in Latin script
+            return known or Entity(record.outlet, record.outlet if record.outlet.isascii() else "", "outlet")
         if record.url:
             host = (urlsplit(record.url).hostname or "").lower()
             for o in self.gaz.outlets:
@@ -215,7 +226,7 @@ class Extractor:
         ruled = self._rule_pass(tokens, covered)
         if self.tagger is not None:
             tagged = self._tagger_pass(tokens, found, ruled)
-            return sorted(found + self._combine(tokens, covered, ruled, tagged), key=lambda m: m[0])
+            return sorted(found + self._combine(tokens, covered, ruled, tagged, found), key=lambda m: m[0])
         return sorted(found + [m for _, _, m in ruled], key=lambda m: m[0])
 
     def _rule_pass(self, tokens: list, covered: list[bool]) -> list[tuple[int, int, tuple]]:
@@ -251,7 +262,7 @@ class Extractor:
                 continue
             best, common = self._match_at(tokens, i)
             if best is None:
-                if common is not None:
+                if common is not None and not any(_TANWEEN_RE.search(t[4]) for t in tokens[i:common[0] + 1]):
                     pending.append((i, common[0], common[1]))
                 continue
             j, node = best
@@ -263,6 +274,8 @@ class Extractor:
             if node.facet == "place" and j == i and i > 0 and not tokens[i][3] and tokens[i - 1][6] in GIVEN_NAMES \
                     and node.entity.type not in ("country", "capital"):
                 continue  # محمد درعا: a one-word town after a given name is a family name
+            if any(_TANWEEN_RE.search(t[4]) for t in tokens[i:j + 1]):
+                continue  # دوماً، درعاً: tanween marks an adverb or an indefinite noun, never a name
             if node.entity.type == "government" and i > 0 and not tokens[i][3] and tokens[i][2].startswith("ال") \
                     and any(f in _MINISTER_WORDS for f in _clitic_forms(tokens[i - 1][6])):
                 continue  # وزيرة الخارجية الأميركية كوندوليزا رايس: a title, the person is the actor
@@ -341,25 +354,30 @@ class Extractor:
         bio = self.tagger.tag([t[6] for t in tokens], [t[3] for t in tokens], tags, starts)
         return [(a, b, kind) for a, b, kind in bio_spans(bio) if not any(starts[a + 1:b + 1])]
 
-    def _combine(self, tokens, covered, ruled, tagged) -> list[tuple[int, int, Entity, str]]:
-        """The rules' and the tagger's mentions beside the gazetteer's, which win: a
-        common-word name (``~``) counts where the tagger tags it as a name of its kind; a
-        rule-found actor stands unless the tagger reads the same words otherwise; a
-        tagger span over words no other pass took becomes a place or an actor."""
+    def _combine(self, tokens, covered, ruled, tagged, found) -> list[tuple[int, int, Entity, str]]:
+        """The rules' and the tagger's mentions beside the gazetteer's, which win.
+
+        A common-word name (``~``) that lacked a cue counts where the tagger reads these
+        very words as one name of its kind (inside a longer name, زين الدين زيدان, the
+        common-word name is not it), and a town or city only where the article names its
+        country too (سيول with كوريا; floods are سيول too); a very common word (``~~``:
+        الاتفاق، النصر) only ever after a cue. A rule-found person needs the tagger's
+        agreement unless a given name starts it. A tagger span over words no other pass
+        took becomes a place or an actor."""
         out = []
         taken = list(covered)
         spans = {(a, b): kind for a, b, kind in tagged}
+        countries = {e.name if e.type == "country" else e.country for _, _, e, facet in found if facet == "place"}
         for i, j, node in self._pending:
             if any(taken[i:j + 1]):
                 continue
             want = ("LOC",) if node.facet == "place" else ("ORG", "PERS")
-            # a very common word (الاتفاق، النصر) is a name only after a cue word; the
-            # others where the tagger reads these very words as one name of that kind
-            # (inside a longer name, زين الدين زيدان, the common-word name is not it)
-            accept = (node.needs_cue == 1 and spans.get((i, j)) in want and not _TANWEEN_RE.search(tokens[i][4])
-                      and not _hamza_mismatch(tokens[i][4], node.entity))
+            entity = node.entity
+            accept = (node.needs_cue == 1 and spans.get((i, j)) in want
+                      and not _hamza_mismatch(tokens[i][4], entity)
+                      and (node.facet != "place" or not entity.country or entity.country in countries))
             if accept:
-                out.append((tokens[i][0], tokens[j][1], node.entity, node.facet))
+                out.append((tokens[i][0], tokens[j][1], entity, node.facet))
             if accept or spans.get((i, j)) in want:  # a rejected reading is no new name for the tagger either
                 taken[i:j + 1] = [True] * (j + 1 - i)
         for i, j, mention in ruled:
@@ -386,10 +404,14 @@ class Extractor:
 
     def _tagged_name(self, tokens, a: int, b: int) -> str | None:
         """A tagger span as a name: marks stripped, the first word's clitics removed;
-        None for what is no name: words of the rules' lists alone (الريف، بلدة), a medium
-        cited after its cue (صحيفة "صن"), no letters."""
-        if all(_LIST_WORDS.__contains__(clitic_split(tokens[k][6])[1]) for k in range(a, b + 1)):
+        None for what is no name: words of the rules' lists alone (الريف، بلدة), ordinary
+        words alone, a medium cited after its cue (صحيفة "صن"), no letters."""
+        bare = [clitic_split(tokens[k][6])[1] for k in range(a, b + 1)]
+        if all(w in _LIST_WORDS for w in bare):
             return None
+        common = common_words()
+        if all(w in common and w not in GIVEN_NAMES and not self._is_known_word(w.translate(FOLD), first=False) for w in bare):
+            return None  # a run of ordinary words (البنك المركزي، شاركنا رأيك)
         if a > 0 and clitic_split(tokens[a - 1][6])[1] in WORDS.media_cues:
             return None
         words = [strip_marks(tokens[k][4]) for k in range(a, b + 1)]

@@ -71,6 +71,20 @@ def word_counts() -> dict[str, int]:
     return _FREQ
 
 
+_COMMON: frozenset[str] | None = None
+COMMON_WORDS = 2000  # how many of the commonest corpus words count as "ordinary"
+
+
+def common_words() -> frozenset[str]:
+    """The ``COMMON_WORDS`` commonest words of the corpora (folded): a tagger span made
+    of these alone (البنك المركزي، شاركنا رأيك) is a run of ordinary words, not a name."""
+    global _COMMON
+    if _COMMON is None:
+        counts = word_counts()
+        _COMMON = frozenset(sorted(counts, key=counts.__getitem__, reverse=True)[:COMMON_WORDS])
+    return _COMMON
+
+
 # Clitics that may stand before a name, longest first, and what replaces them (للعراق is
 # ل + العراق). Not ك (كوفي أنان is no "like"): it seldom stands before a name.
 _NAME_CLITICS = (("ولل", "ال"), ("فلل", "ال"), ("لل", "ال"), ("وب", ""), ("ول", ""), ("فب", ""), ("فل", ""),
@@ -227,11 +241,8 @@ class Tagger:
     The weights come from the crfsuite model; decoding is done here, because crfsuite's
     own tagger costs more than the rest of extraction (every feature string of every
     token is looked up anew). A token's emission scores are the sum of its slot values'
-    weight vectors, each summed once per value and cached. Viterbi then runs only where
-    it can change anything: a token whose O score beats every other label's by more
-    than any transitions in and out could give back is O on every best path, so it
-    splits the sequence, and the pieces between such tokens are decoded exactly. The result equals
-    crfsuite's (``tests/test_tagger.py``).
+    weight vectors, each summed once per value and cached; Viterbi decodes all the
+    sentences of a text in step. The result equals crfsuite's (``tests/test_tagger.py``).
     """
 
     def __init__(self, model: Path = MODEL, features: Features | None = None):
@@ -255,11 +266,6 @@ class Tagger:
         self.transitions = np.zeros((n, n))
         for (a, b), weight in meta.transitions.items():
             self.transitions[index[a], index[b]] = weight
-        # O beats label y at a word whatever its neighbours' labels when e[O] - e[y] +
-        # _o_bonus[y] > 0: the bonus is the worst case of what switching y to O changes
-        # in the transitions in and out (0 where there is no neighbour).
-        t = self.transitions
-        self._o_bonus = (np.minimum(0, (t[:, :1] - t).min(axis=0)) + np.minimum(0, (t[:1, :] - t).min(axis=1)))[1:]
         # Summed weights per value: words (own, prev, next, prev2, next2 slots), earlier
         # passes' tags (g, gp, gn), punctuation (b, bn) and the edges. Row 0 of the word
         # and tag tables is zeros: the neighbour of a sentence's first or last word.
@@ -268,6 +274,8 @@ class Tagger:
         self._tag_ids: dict[str, int] = {}
         self._tags = np.zeros((64, 3, n))
         self._breaks = np.array([[self._sum("b", v), self._sum("bn", v)] for v in (False, True)])
+        # compile (or load from numba's cache) now: a build forks its workers after this
+        _viterbi()(np.zeros((2, n)), np.array([True, False]), self.transitions)
         self._bos, self._eos = self._sum("edge", "BOS"), self._sum("edge", "EOS")
 
     def _sum(self, slot: str, value) -> np.ndarray:
@@ -331,39 +339,55 @@ class Tagger:
         if starts is not None:
             first |= np.array(starts, dtype=bool)
         e = self.emissions(keys, breaks, gaz, first)
-        sure_o = ((e[:, :1] - e[:, 1:] + self._o_bonus) > 0).all(axis=1)
-        labels = ["O"] * n
-        # pieces to decode: runs of tokens not surely O, cut at sentence starts
-        todo = np.flatnonzero(~sure_o)
-        if not len(todo):
-            return labels
-        cuts = np.flatnonzero((np.diff(todo) > 1) | first[todo[1:]]) + 1
-        for piece in np.split(todo, cuts):
-            i, j = int(piece[0]), int(piece[-1]) + 1
-            inside_before = i > 0 and not first[i]
-            inside_after = j < n and not first[j]
-            for k, y in enumerate(self._viterbi(e[i:j], inside_before, inside_after), i):
-                labels[k] = self.labels[y]
-        return labels
+        return [self.labels[y] for y in _viterbi()(e, first, self.transitions)]
 
-    def _viterbi(self, e: np.ndarray, o_before: bool, o_after: bool) -> list[int]:
-        """Best labels of a piece of a sentence; the words just before and after it, when
-        in the same sentence, are O (label 0)."""
-        t = self.transitions
-        score = e[0] + t[0] if o_before else e[0]
-        back = []
-        for k in range(1, len(e)):
-            cand = score[:, None] + t
-            back.append(cand.argmax(axis=0))
-            score = cand.max(axis=0) + e[k]
-        if o_after:
-            score = score + t[:, 0]
-        y = int(score.argmax())
-        path = [y]
-        for b in reversed(back):
-            y = int(b[y])
-            path.append(y)
-        return path[::-1]
+
+_VITERBI = None
+
+
+def _viterbi():
+    """The Viterbi kernel, compiled by numba on first use and cached on disk: a loop over
+    words, which numpy cannot make fast (one array operation a word costs ~20 times
+    more). Each sentence (``starts`` marks its first word) is decoded on its own."""
+    global _VITERBI
+    if _VITERBI is None:
+        from numba import njit
+
+        @njit(cache=True, nogil=True)
+        def viterbi(e, starts, t):  # pragma: no cover - compiled
+            n, m = e.shape
+            labels = np.zeros(n, dtype=np.int64)
+            back = np.zeros((n, m), dtype=np.int64)
+            score = np.empty(m)
+            new = np.empty(m)
+            begin = 0
+            while begin < n:
+                end = begin + 1
+                while end < n and not starts[end]:
+                    end += 1
+                score[:] = e[begin]
+                for k in range(begin + 1, end):
+                    for y in range(m):
+                        best, arg = score[0] + t[0, y], 0
+                        for p in range(1, m):
+                            v = score[p] + t[p, y]
+                            if v > best:
+                                best, arg = v, p
+                        new[y] = best + e[k, y]
+                        back[k, y] = arg
+                    score[:] = new
+                y = 0
+                for p in range(1, m):
+                    if score[p] > score[y]:
+                        y = p
+                for k in range(end - 1, begin - 1, -1):
+                    labels[k] = y
+                    y = back[k, y]
+                begin = end
+            return labels
+
+        _VITERBI = viterbi
+    return _VITERBI
 
 
 @lru_cache(maxsize=1)

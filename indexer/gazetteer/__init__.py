@@ -9,6 +9,7 @@ file are listed in ``COLUMNS`` (and in the file's header). A malformed line rais
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -34,6 +35,9 @@ def cue_level(name: str) -> int:
     the tagger reads these words as a name), 2 (``~~name``, a very common word: only
     after a cue word)."""
     return 2 if name.startswith("~~") else 1 if name.startswith("~") else 0
+
+
+_MEDIAL_YA = re.compile("ى(?=[\u0621-\u064a])")
 
 
 class GazetteerError(ValueError):
@@ -77,6 +81,9 @@ def parse_table(text: str, filename: str) -> list[dict]:
             row[col] = tuple(v.strip() for v in cell.split(";") if v.strip()) if col in LIST_COLUMNS else cell
         if not row["name"]:
             raise GazetteerError(f"{where}: the name column is empty")
+        for name in (row["name"], *row.get("aliases", ())):
+            if _MEDIAL_YA.search(name):
+                raise GazetteerError(f"{where}: {name!r} has ى inside a word (a typing error for ي)")
         if "en" in row and not row["en"]:
             raise GazetteerError(f"{where}: the English name of {row['name']!r} is empty")
         if "kind" in row and row["kind"] not in PLACE_KINDS:

@@ -20,6 +20,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from indexer.extract import Extractor
+from indexer.tagger import MODEL, spans, strip_clitics
+from indexer.train_tagger import examples, mention_scores, print_scores, read_conll, tag_all, train
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MIRSAD_SHARED", ROOT.parent / "shared"))
 ANER = SHARED / "ner" / "anercorp"
@@ -30,8 +34,6 @@ _ATTACH = set(".,،:;؛!?؟)]»\"")
 def pseudo_articles(sentences, size: int = 20) -> tuple[list[dict], list[dict]]:
     """(articles, gold) from CoNLL sentences, ``size`` sentences an article, in the
     layout of ANERcorp's test-articles.jsonl / test-gold.jsonl."""
-    from indexer.tagger import spans, strip_clitics
-
     articles, gold = [], []
     for n in range(0, len(sentences), size):
         lines, places, actors = [], [], []
@@ -70,10 +72,6 @@ def score(gold: Path, articles: Path, env: dict | None = None, show: bool = Fals
 
 
 def main(argv: list[str] | None = None) -> int:
-    from indexer.extract import Extractor
-    from indexer.tagger import MODEL
-    from indexer.train_tagger import examples, mention_scores, print_scores, read_conll, tag_all, train
-
     ap = argparse.ArgumentParser(prog="python -m bench.eval_entities", description=__doc__.split("\n\n")[0])
     ap.add_argument("--dev", action="store_true", help="train on 90%% of train.conll, score on the other 10%%")
     ap.add_argument("--show", action="store_true", help="list the scorer's misses and extras")

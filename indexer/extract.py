@@ -115,34 +115,36 @@ def _word_key(word: str) -> tuple[bool, str]:
 _CLITIC_RE = re.compile("^([وف]?)([بكل]?)")
 
 
-_KEYS_CACHE: dict[tuple[str, bool], frozenset] = {}
+_KEYS_CACHE: dict[tuple[str, bool], tuple] = {}
 
 
-def _text_keys(token: str, first: bool) -> frozenset[tuple[bool, str]]:
-    """Every (article, bare) reading of a text word; clitics only on a name's first word."""
+def _text_keys(token: str, first: bool) -> tuple[tuple[bool, str], ...]:
+    """Every (article, bare) reading of a text word, the word as written first, then with
+    fewer clitics before more; clitics only on a name's first word. An ordered tuple, not
+    a set: the matcher takes the first reading that continues a name, and a set's order
+    changes with Python's hash seed (the same text gave other mentions from run to run)."""
     cached = _KEYS_CACHE.get((token, first))
     if cached is None:
-        cached = frozenset(_readings(token, first))
+        cached = tuple(dict.fromkeys(_readings(token, first)))
         if len(_KEYS_CACHE) < 1_000_000:
             _KEYS_CACHE[(token, first)] = cached
     return cached
 
 
-def _readings(token: str, first: bool) -> set[tuple[bool, str]]:
+def _readings(token: str, first: bool) -> list[tuple[bool, str]]:
     w = token
-    keys = {_word_key(w)}
+    keys = [_word_key(w)]
     if w.startswith("لل") and len(w) > 4:
-        keys.add((True, w[2:]))  # ل + ال + word
+        keys.append((True, w[2:]))  # ل + ال + word
     if not first:
         return keys
     m = _CLITIC_RE.match(w)
-    prefixes = {m.group(1), m.group(1) + m.group(2), m.group(2) if not m.group(1) else m.group(1)}
-    for p in prefixes:
+    for p in (m.group(1), m.group(2) if not m.group(1) else "", m.group(1) + m.group(2)):
         if p and len(w) - len(p) >= 2:
             rest = w[len(p):]
-            keys.add(_word_key(rest))
+            keys.append(_word_key(rest))
             if rest.startswith("ل") and p.endswith("ل") and len(rest) > 3:
-                keys.add((True, rest[1:]))  # ولل + word
+                keys.append((True, rest[1:]))  # ولل + word
     return keys
 
 

@@ -20,11 +20,17 @@ shipped model is trained on the whole train split with them. The test split is n
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
-from indexer.tagger import CLUSTERS, LEXICON, MODEL, TYPES, Features, spans
+from indexer.extract import Extractor, tokenize
+from indexer.gazetteer import fold_word
+from indexer.tagger import CLUSTERS, LEXICON, MODEL, TYPES, Features, Tagger, spans
+from search.arabic import WORD_RE
 
 # Chosen on a 10% dev split of train (see README, "Entity extraction").
 PARAMS = {"c1": 0.05, "c2": 0.05, "max_iterations": 150, "feature.possible_transitions": True,
@@ -33,9 +39,6 @@ PARAMS = {"c1": 0.05, "c2": 0.05, "max_iterations": 150, "feature.possible_trans
 
 def _corpus_texts(corpora: list[Path]):
     """Title and body of every record of JSONL(.gz) corpora, one string each."""
-    import gzip
-    import json
-
     for path in corpora:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rt", encoding="utf-8") as f:
@@ -47,15 +50,17 @@ def _corpus_texts(corpora: list[Path]):
                 yield f"{d.get('title') or ''}\n{d.get('body') or ''}"
 
 
+def _write_gz(path: Path, text: str) -> None:
+    """Gzip ``text`` to ``path`` with no name or time in the header: the same data give
+    the same bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as f:
+        f.write(text.encode("utf-8"))
+
+
 def build_lexicon(corpora: list[Path], out: Path, min_count: int = 5) -> list[str]:
     """Count every word (folded by ``fold_word``) of the corpora's titles and bodies;
     write those seen ``min_count`` times or more, most frequent first. Returns them."""
-    import gzip
-    from collections import Counter
-
-    from indexer.gazetteer import fold_word
-    from search.arabic import WORD_RE
-
     written: Counter = Counter()
     for text in _corpus_texts(corpora):
         written.update(WORD_RE.findall(text))
@@ -63,9 +68,7 @@ def build_lexicon(corpora: list[Path], out: Path, min_count: int = 5) -> list[st
     for word, n in written.items():
         counts[fold_word(word)] += n
     rows = sorted(((w, n) for w, n in counts.items() if n >= min_count), key=lambda x: (-x[1], x[0]))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.GzipFile(out, "wb", mtime=0) as f:  # mtime 0: the same corpora give the same bytes
-        f.write("".join(f"{w}\t{n}\n" for w, n in rows).encode("utf-8"))
+    _write_gz(out, "".join(f"{w}\t{n}\n" for w, n in rows))
     return [w for w, _ in rows]
 
 
@@ -75,15 +78,10 @@ def build_clusters(corpora: list[Path], vocabulary: list[str], out: Path, words:
     left and right neighbours among the ``contexts`` commonest, weighted by positive PMI,
     reduced by SVD to ``dims`` dimensions, clustered by k-means into 64 classes and each
     of those into 8 (seeded: the same corpora give the same clusters)."""
-    import gzip
-
     import numpy as np
-    from scipy import sparse
+    from scipy import sparse  # the "train" extra: only make train-tagger needs scipy
     from scipy.cluster.vq import kmeans2
     from scipy.sparse.linalg import svds
-
-    from indexer.gazetteer import fold_word
-    from search.arabic import WORD_RE
 
     index = {w: i for i, w in enumerate(vocabulary[:words])}
     n = len(index)
@@ -118,9 +116,7 @@ def build_clusters(corpora: list[Path], vocabulary: list[str], out: Path, words:
         members = np.flatnonzero(coarse == c)
         if len(members) > 16:
             _, fine[members] = kmeans2(x[members], 8, minit="++", seed=0, iter=10)
-    with gzip.GzipFile(out, "wb", mtime=0) as f:
-        f.write("".join(f"{w}\t{coarse[i]}\t{coarse[i] * 8 + fine[i]}\n"
-                        for w, i in index.items()).encode("utf-8"))
+    _write_gz(out, "".join(f"{w}\t{coarse[i]}\t{coarse[i] * 8 + fine[i]}\n" for w, i in index.items()))
 
 
 def read_conll(path: Path) -> list[list[tuple[str, str]]]:
@@ -142,10 +138,8 @@ def read_conll(path: Path) -> list[list[tuple[str, str]]]:
     return sentences
 
 
-def sentence_example(sentence: list[tuple[str, str]], extractor) -> tuple[list, list[str]]:
+def sentence_example(sentence: list[tuple[str, str]]) -> tuple[list, list[str]]:
     """(the extractor's tokens, their BIO tags) of one CoNLL sentence."""
-    from indexer.extract import tokenize
-
     text, bounds, pos = [], [], 0
     for token, tag in sentence:
         bounds.append((pos, pos + len(token), tag))
@@ -170,11 +164,10 @@ def sentence_example(sentence: list[tuple[str, str]], extractor) -> tuple[list, 
 
 
 def examples(sentences, extractor):
-    from indexer.extract import tokenize  # noqa: F401 (same tokens as extraction)
-
+    """(keys, breaks, earlier passes' tags, BIO labels) of each sentence, for training."""
     out = []
     for sentence in sentences:
-        tokens, labels = sentence_example(sentence, extractor)
+        tokens, labels = sentence_example(sentence)
         if not tokens:
             continue
         text = " ".join(tok for tok, _ in sentence)
@@ -204,7 +197,7 @@ def mention_scores(gold: list[list[str]], predicted: list[list[str]]) -> dict[st
 
 
 def train(data, out: Path, params: dict = PARAMS, features: Features | None = None) -> None:
-    import pycrfsuite
+    import pycrfsuite  # here, like the tagger: importing this module costs nothing
 
     features = features or Features()
     trainer = pycrfsuite.Trainer(verbose=False)
@@ -216,8 +209,6 @@ def train(data, out: Path, params: dict = PARAMS, features: Features | None = No
 
 
 def tag_all(model: Path, data, features: Features | None = None) -> list[list[str]]:
-    from indexer.tagger import Tagger
-
     tagger = Tagger(model, features)
     return [tagger.tag(keys, breaks, gaz) for keys, breaks, gaz, _ in data]
 
@@ -228,8 +219,6 @@ def print_scores(scores) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from indexer.extract import Extractor
-
     ap = argparse.ArgumentParser(prog="python -m indexer.train_tagger", description=__doc__.split("\n\n")[0])
     ap.add_argument("conll", type=Path, help="ANERcorp train.conll")
     ap.add_argument("--out", type=Path, default=MODEL, help="model file to write (default: %(default)s)")

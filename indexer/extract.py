@@ -165,7 +165,6 @@ class Extractor:
         and rules alone (what the tagger is trained on), or a ``Tagger``."""
         self.gaz = gazetteer or load_gazetteer()
         self.tagger = default_tagger() if tagger is True else tagger
-        self._pending: list = []
         self.root = _Node()
         self.countries = {p.name: p for p in self.gaz.places if p.type == "country"}
         for facet, entities in (("place", self.gaz.places), ("actor", self.gaz.actors)):
@@ -224,11 +223,11 @@ class Extractor:
     def mentions(self, text: str) -> list[tuple[int, int, Entity, str]]:
         """(start, end, entity, facet) of every gazetteer, rule or tagger mention in ``text``."""
         tokens = tokenize(text)
-        found, covered = self._gazetteer_pass(text, tokens)
+        found, covered, pending = self._gazetteer_pass(text, tokens)
         ruled = self._rule_pass(tokens, covered)
         if self.tagger is not None:
-            tagged = self._tagger_pass(tokens, found, ruled)
-            return sorted(found + self._combine(tokens, covered, ruled, tagged, found), key=lambda m: m[0])
+            tagged = self._tagger_pass(tokens, self._merge_tags(tokens, found, ruled, pending))
+            return sorted(found + self._combine(tokens, covered, ruled, tagged, found, pending), key=lambda m: m[0])
         return sorted(found + [m for _, _, m in ruled], key=lambda m: m[0])
 
     def _rule_pass(self, tokens: list, covered: list[bool]) -> list[tuple[int, int, tuple]]:
@@ -248,14 +247,15 @@ class Extractor:
                     break
         return out
 
-    def _gazetteer_pass(self, text: str, tokens: list) -> tuple[list, list[bool]]:
+    def _gazetteer_pass(self, text: str, tokens: list) -> tuple[list, list[bool], list]:
         """Gazetteer names, longest first: (mentions, covered flag per token).
 
         A name that is also a common word (``~`` in the gazetteer) and has no cue word
-        before it is left pending in ``self._pending`` for the tagger to decide."""
+        before it is left pending, (first, last token, trie node), for the tagger to decide.
+        Returns (mentions, covered flag per token, pending)."""
         found = []
         covered = [False] * len(tokens)
-        pending = self._pending = []
+        pending = []
         ambiguous = []
         starts_of = self._starts
         free = 0  # first token not inside a name found
@@ -295,7 +295,7 @@ class Extractor:
             free = j + 1
         if ambiguous:
             self._resolve(text, found, ambiguous)
-        return found, covered
+        return found, covered, pending
 
     def _resolve(self, text: str, found: list, ambiguous: list) -> None:
         """Places that share a name (عمان: Oman or Amman) read from the article: the
@@ -334,29 +334,28 @@ class Extractor:
     def feature_tags(self, text: str, tokens: list) -> list[str]:
         """Per token, what the gazetteer, the rules and the common-word names say of it:
         the tagger's context features (also what ``indexer.train_tagger`` computes)."""
-        found, covered = self._gazetteer_pass(text, tokens)
-        ruled = self._rule_pass(tokens, covered)
-        return self._merge_tags(tokens, found, ruled)
+        found, covered, pending = self._gazetteer_pass(text, tokens)
+        return self._merge_tags(tokens, found, self._rule_pass(tokens, covered), pending)
 
-    def _merge_tags(self, tokens, found, ruled) -> list[str]:
+    def _merge_tags(self, tokens, found, ruled, pending) -> list[str]:
         tags = self._token_tags(tokens, found, "g")
         for k, t in enumerate(self._token_tags(tokens, [m for _, _, m in ruled], "r")):
             if t and not tags[k]:
                 tags[k] = t
-        for i, j, node in self._pending:
+        for i, j, node in pending:
             for k in range(i, j + 1):
                 if not tags[k]:
                     tags[k] = ("B-c" if k == i else "I-c") + ("place" if node.facet == "place" else "org")
         return tags
 
-    def _tagger_pass(self, tokens, found, ruled) -> list[tuple[int, int, str]]:
-        """(first, last, PERS|ORG|LOC) spans of the tagger, sentence by sentence."""
-        tags = self._merge_tags(tokens, found, ruled)
+    def _tagger_pass(self, tokens, tags: list[str]) -> list[tuple[int, int, str]]:
+        """(first, last, PERS|ORG|LOC) spans of the tagger, sentence by sentence, given
+        the earlier passes' tags (``_merge_tags``)."""
         starts = [k == 0 or _SENTENCE_END.search(t[5]) is not None for k, t in enumerate(tokens)]
         bio = self.tagger.tag([t[6] for t in tokens], [t[3] for t in tokens], tags, starts)
         return [(a, b, kind) for a, b, kind in bio_spans(bio) if not any(starts[a + 1:b + 1])]
 
-    def _combine(self, tokens, covered, ruled, tagged, found) -> list[tuple[int, int, Entity, str]]:
+    def _combine(self, tokens, covered, ruled, tagged, found, pending) -> list[tuple[int, int, Entity, str]]:
         """The rules' and the tagger's mentions beside the gazetteer's, which win.
 
         A common-word name (``~``) that lacked a cue counts where the tagger reads these
@@ -370,7 +369,7 @@ class Extractor:
         taken = list(covered)
         spans = {(a, b): kind for a, b, kind in tagged}
         countries = {e.name if e.type == "country" else e.country for _, _, e, facet in found if facet == "place"}
-        for i, j, node in self._pending:
+        for i, j, node in pending:
             if any(taken[i:j + 1]):
                 continue
             want = ("LOC",) if node.facet == "place" else ("ORG", "PERS")

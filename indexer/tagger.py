@@ -260,6 +260,11 @@ class Tagger:
         self._attr: dict[str, int] = {}
         for attr, _ in meta.state_features:
             self._attr.setdefault(attr, len(self._attr) + 1)
+        # per word slot, the model's attributes by the word's own feature string
+        prefixes = {"own": "", "prev": "-", "next": "+", "prev2": "--", "next2": "++"}
+        self._slot_attrs = [{a[len(prefixes[slot]):]: k for a, k in self._attr.items()
+                             if a.startswith(prefixes[slot]) and (slot != "own" or a[:1] not in "-+")}
+                            for slot in Features.WORD_SLOTS]
         self._weights = np.zeros((len(self._attr) + 1, n))
         for (attr, label), weight in meta.state_features.items():
             self._weights[self._attr[attr], index[label]] = weight
@@ -290,7 +295,23 @@ class Tagger:
             rows += [attr.get(x, 0) for x in slot_feats(slot, value)] or [0]
         return np.add.reduceat(self._weights[rows], bounds, axis=0)
 
-    def _ids(self, values: list, ids: dict, table_name: str, slots: tuple[str, ...]) -> np.ndarray:
+    def _word_sums(self, key: str) -> np.ndarray:
+        """The five word slots' summed weights of one word (``Features.WORD_SLOTS``). A
+        neighbour's features are the word's own with a prefix (``-w=…``, ``++w=…``), so
+        the model's attributes are looked up by the word's own feature strings, one
+        table per slot, instead of building every prefixed string."""
+        own = self.features.word(key)
+        rows, bounds = [], []
+        for table in self._slot_attrs:
+            bounds.append(len(rows))
+            rows += [table.get(x, 0) for x in own] or [0]
+        return np.add.reduceat(self._weights[rows], bounds, axis=0)
+
+    def _ids(self, values: list, ids: dict, table_name: str, sums) -> np.ndarray:
+        """Row numbers of ``values`` in a table of summed weights, adding the new ones
+        (``sums(value)`` gives a row); a full table is forgotten and begun again."""
+        if len(ids) + len(values) >= _CACHE_LIMIT:
+            ids.clear()
         out = [ids.get(v) for v in values]
         for k, i in enumerate(out):
             if i is None:
@@ -299,21 +320,17 @@ class Tagger:
                     table = getattr(self, table_name)
                     i = len(ids) + 1
                     if i >= len(table):
-                        if len(ids) >= _CACHE_LIMIT:  # full: forget and start again
-                            ids.clear()
-                            i = 1
-                        else:
-                            table = np.concatenate([table, np.zeros_like(table)])
-                            setattr(self, table_name, table)
-                    table[i] = self._sums([(slot, values[k]) for slot in slots])
+                        table = np.concatenate([table, np.zeros_like(table)])
+                        setattr(self, table_name, table)
+                    table[i] = sums(values[k])
                     ids[values[k]] = i
                 out[k] = i
         return np.array(out, dtype=np.intp)
 
     def emissions(self, keys: list[str], breaks: list[bool], gaz: list[str], starts: np.ndarray) -> np.ndarray:
         """Emission scores (tokens x labels); ``starts[i]`` marks a sentence's first word."""
-        w = self._ids(keys, self._word_ids, "_words", Features.WORD_SLOTS)
-        g = self._ids(gaz, self._tag_ids, "_tags", ("g", "gp", "gn"))
+        w = self._ids(keys, self._word_ids, "_words", self._word_sums)
+        g = self._ids(gaz, self._tag_ids, "_tags", lambda v: self._sums([(slot, v) for slot in ("g", "gp", "gn")]))
         b = np.array(breaks, dtype=np.intp)
         words, tags = self._words, self._tags
         ends = np.append(starts[1:], True)

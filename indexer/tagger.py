@@ -6,9 +6,9 @@ it adds is the names the gazetteer lacks. The model (``indexer/models/ner.crfsui
 trained from ANERcorp by ``make train-tagger`` (``python -m indexer.train_tagger``) and
 shipped under CC BY-SA 4.0 (``indexer/models/NOTICE``).
 
-Features are computed once per word type and cached at module level: a word's own
-features, and the same strings prefixed for its neighbours, are joined by list
-concatenation, so a token costs a few list operations before crfsuite's C code.
+crfsuite trains the model (``Features.sequence`` gives it every token's feature
+strings); tagging is done here from the model's weights (``Tagger``): a word's summed
+weights are computed the first time it is seen, and a compiled Viterbi decodes.
 """
 from __future__ import annotations
 
@@ -29,7 +29,6 @@ MODEL = Path(__file__).parent / "models" / "ner.crfsuite"
 LEXICON = Path(__file__).parent / "models" / "wordfreq.tsv.gz"
 TYPES = ("PERS", "ORG", "LOC")
 
-_CLITIC_PREFIXES = ("وبال", "وال", "فال", "بال", "كال", "لل", "وب", "ول", "وك", "فب", "فل", "ال", "و", "ف", "ب", "ل", "ك")
 _CACHE_LIMIT = 300_000
 
 
@@ -95,12 +94,15 @@ def clitic_split(key: str) -> tuple[str, str]:
     """(clitic, word) of a folded word whose clitic-free reading is the commoner word in
     the corpora (وواشنطن -> و, واشنطن; but واشنطن, وليد, بغداد stay whole); ("", key)
     otherwise."""
+    if len(key) < 4:
+        return "", key
     counts = word_counts()
     own = counts.get(key, 0)
     for clitic, repl in _NAME_CLITICS:
         if key.startswith(clitic) and len(key) - len(clitic) + len(repl) >= 3:
             rest = repl + key[len(clitic):]
-            if counts.get(rest, 0) > 2 * own:
+            # the rest must not itself read as clitic + word: بوروسيا is not ب + وروسيا
+            if counts.get(rest, 0) > 2 * own and not clitic_split(rest)[0]:
                 return clitic, rest
     return "", key
 

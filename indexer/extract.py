@@ -392,7 +392,9 @@ class Extractor:
             taken[i:j + 1] = [True] * (j + 1 - i)
             out.append(mention)
         for a, b, kind in _split_conjunctions(tokens, tagged):
-            if any(taken[a:b + 1]) or (kind == "PERS" and _named_after(tokens, a)):
+            while a <= b and tokens[b][6] in _NAME_STOP:  # محمود أحمدي نجاد عندما: a name ends at a stop word
+                b -= 1
+            if a > b or any(taken[a:b + 1]) or (kind == "PERS" and _named_after(tokens, a)):
                 continue
             name = self._tagged_name(tokens, a, b)
             if name is None:

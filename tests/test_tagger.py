@@ -326,6 +326,7 @@ def test_no_rule_found_junk(ex, record_id, needle):
     ("وقال الفريق تلاشت تقريبا كل الآمال", []),  # a title before ordinary words
     ("قال العقيد علي سلامة، إن الوفد وصل", ["علي سلامة"]),  # علي is a name, على a preposition
     ("وقال أمين الحافظ، إن", ["أمين الحافظ"]),
+    ("وقال محمود أحمدي نجاد عندما كان رئيسا", ["محمود أحمدي نجاد"]),  # a tagger name ends at a stop word
 ])
 def test_person_rules(ex, text, expected):
     assert actors(ex, text) == expected

@@ -36,52 +36,37 @@ _CACHE_LIMIT = 300_000
 # SVD, k-means in two levels): a word's cluster at 64 and 512 classes. Names the
 # training data never saw share clusters with those it did (بوش with ساركوزي).
 CLUSTERS = Path(__file__).parent / "models" / "clusters.tsv.gz"
-_FREQ: dict[str, int] | None = None
-_CLUSTERS: dict[str, tuple[str, str]] | None = None
+def _gz_rows(default: Path, env: str) -> list[list[str]]:
+    """The tab-separated rows of a shipped gzip table (``env`` may name another file, for
+    evaluation); none when the file is missing."""
+    path = Path(os.environ.get(env) or default)
+    if not path.exists():
+        return []
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [line.rstrip("\n").split("\t") for line in f]
 
 
+@lru_cache(maxsize=1)
 def word_clusters() -> dict[str, tuple[str, str]]:
-    """The shipped word clusters (empty when the file is missing)."""
-    global _CLUSTERS
-    if _CLUSTERS is None:
-        out: dict[str, tuple[str, str]] = {}
-        path = Path(os.environ.get("MIRSAD_CLUSTERS") or CLUSTERS)
-        if path.exists():
-            with gzip.open(path, "rt", encoding="utf-8") as f:
-                for line in f:
-                    word, coarse, fine = line.rstrip("\n").split("\t")
-                    out[word] = (coarse, fine)
-        _CLUSTERS = out
-    return _CLUSTERS
+    """The shipped word clusters: word -> (coarse, fine) class (empty when missing)."""
+    return {word: (coarse, fine) for word, coarse, fine in _gz_rows(CLUSTERS, "MIRSAD_CLUSTERS")}
 
 
+@lru_cache(maxsize=1)
 def word_counts() -> dict[str, int]:
     """The shipped word frequencies (empty when the file is missing)."""
-    global _FREQ
-    if _FREQ is None:
-        counts: dict[str, int] = {}
-        path = Path(os.environ.get("MIRSAD_LEXICON") or LEXICON)
-        if path.exists():
-            with gzip.open(path, "rt", encoding="utf-8") as f:
-                for line in f:
-                    word, _, n = line.rstrip("\n").partition("\t")
-                    counts[word] = int(n)
-        _FREQ = counts
-    return _FREQ
+    return {word: int(n) for word, n in _gz_rows(LEXICON, "MIRSAD_LEXICON")}
 
 
-_COMMON: frozenset[str] | None = None
 COMMON_WORDS = 2000  # how many of the commonest corpus words count as "ordinary"
 
 
+@lru_cache(maxsize=1)
 def common_words() -> frozenset[str]:
     """The ``COMMON_WORDS`` commonest words of the corpora (folded): a tagger span made
     of these alone (البنك المركزي، شاركنا رأيك) is a run of ordinary words, not a name."""
-    global _COMMON
-    if _COMMON is None:
-        counts = word_counts()
-        _COMMON = frozenset(sorted(counts, key=counts.__getitem__, reverse=True)[:COMMON_WORDS])
-    return _COMMON
+    counts = word_counts()
+    return frozenset(sorted(counts, key=counts.__getitem__, reverse=True)[:COMMON_WORDS])
 
 
 # Clitics that may stand before a name, longest first, and what replaces them (للعراق is

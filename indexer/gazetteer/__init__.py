@@ -95,12 +95,15 @@ def parse_table(text: str, filename: str) -> list[dict]:
     return rows
 
 
-def _load(path: Path) -> list[dict]:
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise GazetteerError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    return parse_table(text, str(path))
+
+
+def _load(path: Path) -> list[dict]:
+    return parse_table(_read(path), str(path))
 
 
 @dataclass
@@ -235,12 +238,7 @@ def load_words(directory: Path = WORDS) -> WordLists:
     directory = Path(directory)
     table: dict[str, list[tuple[str, ...]]] = {}
     for name in WORD_FILES:
-        path = directory / name
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise GazetteerError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-        table[name[:-4]] = parse_words(text, str(path))
+        table[name[:-4]] = parse_words(_read(directory / name), str(directory / name))
     stops = frozenset(r[0] for r in table["name_stops"])
 
     def with_variants(entries):

@@ -28,7 +28,7 @@ def _index(args) -> int:
         if gen is not None:
             gen.close()
             if gen.analysis_current:
-                print(f"mirsad index: {args.index} is current ({gen.doc_count:,} documents, built "
+                print(f"mirsad index: {args.index} is current ({gen.live_count:,} documents, built "
                       f"{gen.build.get('built')}); not rebuilt", file=sys.stderr)
                 return 0
             print(f"mirsad index: {args.index} was built with an older analysis; rebuilding", file=sys.stderr)

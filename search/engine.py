@@ -131,7 +131,7 @@ def parse_request(args) -> SearchRequest:
 
 def _parse_query(gen: Generation, text: str) -> ParsedQuery:
     try:
-        return parse(text, gen.index.schema)
+        return parse(text, gen.schema)
     except QueryTooLarge as exc:
         raise BadRequest("query_too_large", "q", str(exc)) from None
 
@@ -139,7 +139,7 @@ def _parse_query(gen: Generation, text: str) -> ParsedQuery:
 def _docs_mask(gen: Generation, q, deadline: float, cache: dict) -> tuple[np.ndarray, bool]:
     """Boolean mask of the documents matching ``q``, and whether the deadline cut it."""
     try:
-        return match_mask(gen.searcher, q, gen.doc_count, deadline, cache), False
+        return match_mask(gen.store, q, gen.doc_count, deadline, cache), False
     except Deadline:
         return np.zeros(gen.doc_count, dtype=bool), True
 
@@ -157,7 +157,7 @@ def _entities(gen: Generation, stored: dict, facet: str) -> list[dict]:
 
 
 def _hit(gen: Generation, docnum: int, score: float | None, pq: ParsedQuery | None) -> dict:
-    stored = gen.searcher.stored_fields(docnum)
+    stored = gen.store.stored(docnum)
     body = stored.get("body") or ""
     outlet = stored.get("outlet") or ""
     return {
@@ -185,7 +185,8 @@ def run_search(gen: Generation, req: SearchRequest) -> dict:
 
     # Documents matching the text query (all documents for an empty query).
     if pq is None:
-        qmask, query = np.ones(n, dtype=bool), None
+        live = gen.store.live()
+        qmask, query = (np.ones(n, dtype=bool) if live is None else live.copy()), None
     else:
         qmask, query, relaxed, timed_out = _match(gen, pq, deadline, cache)
     # One mask per facet with a selection: values OR-ed within a facet.
@@ -319,11 +320,11 @@ def _rank(gen: Generation, pq: ParsedQuery, q, mask: np.ndarray, limit: int,
                          for r in pq.roots])
     table = gen.related_forms()
     related = {(STEM_GROUP, s): tuple((form, related_weight(d)) for form, d in table.of(s)) for s in pq.stems}
-    scores = bm25f_scores(gen.searcher, q, gen.lengths, BM25_K1, BM25_B, SCORE_GROUPS, cache, related)
+    scores = bm25f_scores(gen.store, q, gen.lengths, BM25_K1, BM25_B, SCORE_GROUPS, cache, related)
     if COORD and len(pq.words) > 1:
         matched = np.zeros(gen.doc_count, dtype=np.float32)
         for w in pq.words:
-            matched += match_mask(gen.searcher, w, gen.doc_count, cache=cache)
+            matched += match_mask(gen.store, w, gen.doc_count, cache=cache)
         scores *= (matched / len(pq.words)) ** COORD
     return top_k(scores, mask, limit)
 
@@ -334,17 +335,17 @@ def ranked_ids(gen: Generation, text: str, limit: int = 100) -> list[str]:
     pq = _parse_query(gen, text)
     cache: dict = {}
     mask, query, _relaxed, _cut = _match(gen, pq, time.perf_counter() + TIME_BUDGET_S, cache)
-    return [gen.searcher.stored_fields(d)["id"] for d, _score in _rank(gen, pq, query, mask, limit, cache)]
+    return [gen.store.stored(d)["id"] for d, _score in _rank(gen, pq, query, mask, limit, cache)]
 
 
 def get_document(gen: Generation, doc_id: str, q: str = "") -> dict | None:
     """The full article with its entities, or None. ``body_html`` is the body escaped,
     each place and actor mention a link to the articles filtered by it, the words of
     ``q`` in <mark>."""
-    docnum = gen.searcher.document_number(id=doc_id)
+    docnum = gen.store.docnum(doc_id)
     if docnum is None:
         return None
-    stored = gen.searcher.stored_fields(docnum)
+    stored = gen.store.stored(docnum)
     pq = _parse_query(gen, q) if q else None
     body = stored.get("body") or ""
     return {
@@ -374,22 +375,20 @@ def ids_for_query(gen: Generation, q: str) -> list[str]:
     pq = _parse_query(gen, q)
     if pq.empty:
         return []
-    mask = match_mask(gen.searcher, pq.strict, gen.doc_count)
-    return [gen.searcher.stored_fields(int(d))["id"] for d in np.flatnonzero(mask)]
+    mask = match_mask(gen.store, pq.strict, gen.doc_count)
+    return [gen.store.stored(int(d))["id"] for d in np.flatnonzero(mask)]
 
 
 def suggest(gen: Generation, q: str) -> str | None:
     """A respelling of ``q`` whose unknown words are replaced by the closest frequent
     indexed word (folded form), or None when every word is known or nothing is close."""
-    reader = gen.searcher.reader()
-    corrector = gen.searcher.corrector("body_exact")
     changed, words = False, []
     for word in q.split():
         forms = analyze(word, stemmed=False)
-        if len(forms) != 1 or reader.doc_frequency("body_exact", forms[0]) > 0:
+        if len(forms) != 1 or gen.store.doc_frequency("body_exact", forms[0]) > 0:
             words.append(word)
             continue
-        options = corrector.suggest(forms[0], limit=1, maxdist=2, prefix=1) if len(forms[0]) > 2 else []
+        options = gen.store.suggest("body_exact", forms[0]) if len(forms[0]) > 2 else []
         if options:
             words.append(options[0])
             changed = True

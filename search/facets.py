@@ -1,6 +1,7 @@
 """Facet counting with per-document ordinals held in numpy arrays.
 
-A ``FacetTable`` is built once per index generation from the postings of a facet field.
+A ``FacetTable`` is built once per index generation from the postings of a facet field
+(``Storage.facet_docs``).
 Counting the facet values of any set of documents is then one ``bincount`` over the
 (doc, value) pairs whose doc is in the set: no Python loop over hits, no stored fields.
 """
@@ -22,15 +23,13 @@ class FacetTable:
     value_start: np.ndarray  # docs of value v: pair_doc[value_start[v]:value_start[v + 1]]
 
     @classmethod
-    def from_reader(cls, reader, field: str) -> "FacetTable":
+    def from_docs(cls, value_docs) -> "FacetTable":
+        """From (value, doc numbers) pairs (``Storage.facet_docs``)."""
         values: list[str] = []
         docs: list[np.ndarray] = []
-        if field in reader.schema:
-            for term in reader.lexicon(field):
-                value = term.decode("utf-8") if isinstance(term, bytes) else term
-                ids = np.fromiter(reader.postings(field, term).all_ids(), dtype=np.int32)
-                values.append(value)
-                docs.append(ids)
+        for value, ids in value_docs:
+            values.append(value)
+            docs.append(np.asarray(ids, dtype=np.int32))
         lengths = np.array([len(d) for d in docs], dtype=np.int64)
         pair_doc = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int32)
         pair_value = np.repeat(np.arange(len(values), dtype=np.int32), lengths)

@@ -8,15 +8,14 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from whoosh import index as whoosh_index
-from whoosh.util.times import datetime_to_long
 
 from search import store
 from search.arabic import ANALYSIS_VERSION
 from search.facets import FacetTable
-from search.postings import field_lengths
-from search.related import RelatedForms, from_reader
+from search.related import RelatedForms
 from search.schema import FACET_NAMES, RANK_ONLY_FIELDS, SEARCH_FIELDS
+from search.storage import Storage
+from search.whoosh_storage import StorageError, WhooshStorage
 
 # BM25F parameters and the coordination exponent (a document's score is multiplied by
 # (query words it contains / query words) ** COORD): tuned on the ARCD train split,
@@ -34,8 +33,7 @@ class Generation:
     """One published index, opened with everything a query needs held in memory."""
 
     path: Path
-    index: object
-    searcher: object
+    store: Storage
     facets: dict[str, FacetTable]
     labels: dict[str, dict[str, dict[str, str]]]
     dates: np.ndarray  # int64 seconds per doc number; -1 = unknown (sort by date)
@@ -45,14 +43,24 @@ class Generation:
 
     @property
     def doc_count(self) -> int:
-        return self.searcher.doc_count_all()
+        """Doc numbers in use (deleted documents keep theirs): the length of per-doc arrays."""
+        return self.store.doc_count
+
+    @property
+    def live_count(self) -> int:
+        """Documents a search can find."""
+        return self.store.live_count
+
+    @property
+    def schema(self):
+        return self.store.schema
 
     def related_forms(self) -> RelatedForms:
         """The 4-gram table of the stems (``search.related``), built the first time a
         query is ranked: ~1 s for the bench index, which nothing but ranking needs (not
         the index checks of ``mirsad index --unless-current`` and ``mirsad serve``)."""
         if self._related is None:
-            self._related = from_reader(self.searcher.reader())
+            self._related = RelatedForms.from_terms(self.store.terms("body"))
         return self._related
 
     @property
@@ -66,48 +74,23 @@ class Generation:
         return self.labels.get(facet, {}).get(value) or {"ar": value, "en": value}
 
     def close(self) -> None:
-        self.searcher.close()
-
-
-_EPOCH = datetime_to_long(datetime(1970, 1, 1))
-_LOW, _HIGH = datetime_to_long(datetime(1900, 1, 1)), datetime_to_long(datetime(2100, 1, 1))
-
-
-def _load_dates(reader) -> np.ndarray:
-    """Seconds since 1970 (naive UTC) per doc number; -1 where the date is unknown.
-
-    Read segment by segment: a segment none of whose documents has a date has no date
-    column, and Whoosh's multi-segment column reader then skips it, shifting every
-    later document's date."""
-    out = np.full(reader.doc_count_all(), -1, dtype=np.int64)
-    for sub, offset in reader.leaf_readers():
-        if not sub.has_column("date"):
-            continue
-        for i, value in enumerate(sub.column_reader("date", translate=False)):
-            value = int(value)  # Python ints: whoosh's longs overflow int64 arithmetic
-            if _LOW <= value <= _HIGH:
-                out[offset + i] = (value - _EPOCH) // 1_000_000
-    return out
+        self.store.close()
 
 
 def open_generation(path: Path) -> Generation:
-    """Open the Whoosh index at ``path`` and load its facet arrays and labels."""
+    """Open the index generation at ``path`` and load its facet arrays and labels."""
     try:
-        ix = whoosh_index.open_dir(str(path))
-    except Exception as exc:  # whoosh raises several types for missing/corrupt files
-        raise store.IndexUnavailable(f"cannot open the index in {path}: {exc}. Rebuild it with `make index`") from exc
-    searcher = ix.searcher()  # ranking is done in numpy (search.postings); Whoosh only reads
-    reader = searcher.reader()
-    facets = {name: FacetTable.from_reader(reader, name) for name in FACET_NAMES}
-    dates = _load_dates(reader)
+        storage = WhooshStorage(path)
+    except StorageError as exc:
+        raise store.IndexUnavailable(f"cannot open the index generation {path.name}: {exc}. "
+                                     "Rebuild it with `make index`") from exc
     return Generation(
         path=path,
-        index=ix,
-        searcher=searcher,
-        facets=facets,
+        store=storage,
+        facets={name: FacetTable.from_docs(storage.facet_docs(name)) for name in FACET_NAMES},
         labels=store.read_json(path, store.LABELS_FILE),
-        dates=dates,
-        lengths=field_lengths(reader, [*SEARCH_FIELDS, *RANK_ONLY_FIELDS]),
+        dates=storage.dates(),
+        lengths={name: storage.field_lengths(name) for name in [*SEARCH_FIELDS, *RANK_ONLY_FIELDS]},
         build=store.read_json(path, store.BUILD_FILE),
     )
 

@@ -1,9 +1,10 @@
-"""Matching and ranking in numpy, straight from Whoosh's posting blocks.
+"""Matching and ranking in numpy over a ``search.storage.Storage``.
 
-Terms are read block by block (each block's doc ids and term frequencies become numpy
-arrays): boolean structure becomes mask operations (``match_mask``) and BM25F a few
-vector operations per term (``bm25f_scores``), with no Python loop per hit. Query types
-without a set-algebra meaning here (phrases) are matched by Whoosh for that sub-query.
+A term's postings arrive as numpy arrays: boolean structure becomes mask operations
+(``match_mask``) and BM25F a few vector operations per term (``bm25f_scores``), with no
+Python loop per hit. Query types without a set-algebra meaning here (phrases) are
+matched by the storage for that sub-query. Query trees are Whoosh's query objects: the
+query language, not the storage.
 """
 from __future__ import annotations
 
@@ -17,37 +18,37 @@ class Deadline(Exception):
     """The time budget ran out while collecting matches."""
 
 
-def term_docs(reader, fieldname: str, text: str, cache: dict | None = None) -> np.ndarray:
+def term_docs(store, fieldname: str, text: str, cache: dict | None = None) -> np.ndarray:
     """Doc numbers (global) of one term."""
-    return term_postings(reader, fieldname, text, cache)[0]
+    return term_postings(store, fieldname, text, cache)[0]
 
 
-def match_mask(searcher, q: wq.Query, doc_count: int, deadline: float | None = None,
+def match_mask(store, q: wq.Query, doc_count: int, deadline: float | None = None,
                cache: dict | None = None) -> np.ndarray:
     """Boolean mask over doc numbers of the documents ``q`` matches.
 
     Raises Deadline when ``deadline`` (a perf_counter time) passes. ``cache`` (a dict
     kept for one request) saves reading a term's postings twice.
     """
-    reader = searcher.reader()
-
     def walk(node) -> np.ndarray:
         if deadline is not None and time.perf_counter() > deadline:
             raise Deadline()
         if isinstance(node, wq.Term):
             mask = np.zeros(doc_count, dtype=bool)
-            mask[term_docs(reader, node.fieldname, node.text, cache)] = True
+            mask[term_docs(store, node.fieldname, node.text, cache)] = True
             return mask
         if node is wq.NullQuery or isinstance(node, type(wq.NullQuery)):
             return np.zeros(doc_count, dtype=bool)
         if isinstance(node, wq.Every):
-            return np.ones(doc_count, dtype=bool)
+            live = store.live()
+            return np.ones(doc_count, dtype=bool) if live is None else live.copy()
         if isinstance(node, wq.AndNot):
             return walk(node.a) & ~walk(node.b)
         if isinstance(node, wq.AndMaybe):
             return walk(node.a)
         if isinstance(node, wq.Not):
-            return ~walk(node.query)
+            live = store.live()
+            return ~walk(node.query) if live is None else live & ~walk(node.query)
         if isinstance(node, wq.And):
             mask = np.ones(doc_count, dtype=bool)
             for sub in node.subqueries:
@@ -58,81 +59,21 @@ def match_mask(searcher, q: wq.Query, doc_count: int, deadline: float | None = N
             for sub in node.subqueries:
                 mask |= walk(sub)
             return mask
-        mask = np.zeros(doc_count, dtype=bool)  # phrases and anything else: Whoosh decides
-        ids = np.fromiter(searcher.docs_for_query(node), dtype=np.int64)
-        mask[ids] = True
+        mask = np.zeros(doc_count, dtype=bool)  # phrases and anything else: the storage decides
+        mask[store.docs_matching(node)] = True
         return mask
 
-    mask = walk(q)
-    if reader.has_deletions():
-        mask &= np.fromiter((not reader.is_deleted(i) for i in range(doc_count)), dtype=bool, count=doc_count)
-    return mask
+    return walk(q)
 
 
-def _leaf_blocks(matcher) -> list[tuple]:
-    """(ids, weights) of a leaf matcher, one pair per postings block.
-
-    A Whoosh 3 block pickles its ids as a tuple of deltas and its weights as a tuple, a
-    single float or None (all 1.0); they are decoded here with numpy (Whoosh's
-    ``_read_ids`` decodes the deltas in a Python generator: 1.7 ms of the bench's p50)."""
-    if all(hasattr(matcher, a) for a in ("_read_data", "_next_block", "_byteids", "_blocklength")):
-        blocks = []
-        while not matcher._atend:
-            if matcher._data is None:
-                matcher._read_data()
-            ids, weights = matcher._data[0], matcher._data[1]
-            ids = np.asarray(ids, dtype=np.int64)
-            if not matcher._byteids:
-                ids = np.cumsum(ids)
-            if weights is None or isinstance(weights, float):
-                weights = np.full(matcher._blocklength, 1.0 if weights is None else weights, dtype=np.float32)
-            blocks.append((ids, weights))
-            matcher._next_block()
-        return blocks
-    pairs = []
-    while matcher.is_active():
-        pairs.append((matcher.id(), matcher.weight()))
-        matcher.next()
-    return [([p[0] for p in pairs], [p[1] for p in pairs])]
-
-
-def term_postings(reader, fieldname: str, text: str, cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+def term_postings(store, fieldname: str, text: str, cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(doc numbers, term frequencies) of one term, global doc numbers."""
     if cache is not None and (fieldname, text) in cache:
         return cache[(fieldname, text)]
-    result = _read_postings(reader, fieldname, text)
+    result = store.postings(fieldname, text)
     if cache is not None:
         cache[(fieldname, text)] = result
     return result
-
-
-def _read_postings(reader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-    ids, tfs = [], []
-    for sub, offset in reader.leaf_readers():
-        try:
-            matcher = sub.postings(fieldname, text)
-        except Exception:  # the term is not in this segment
-            continue
-        for block_ids, block_w in _leaf_blocks(matcher):
-            arr = np.asarray(block_ids, dtype=np.int64)
-            ids.append(arr + offset if offset else arr)
-            tfs.append(np.asarray(block_w, dtype=np.float32))
-    if not ids:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    return np.concatenate(ids), np.concatenate(tfs)
-
-
-def field_lengths(reader, fieldnames) -> dict[str, np.ndarray]:
-    """Per-document lengths (in terms) of each field, for BM25 length normalization."""
-    n = reader.doc_count_all()
-    out = {}
-    for name in fieldnames:
-        lengths = np.zeros(n, dtype=np.float32)
-        for sub, offset in reader.leaf_readers():
-            get = sub.doc_field_length
-            lengths[offset:offset + sub.doc_count_all()] = [get(d, name) or 0 for d in range(sub.doc_count_all())]
-        out[name] = lengths
-    return out
 
 
 def _positive_terms(q) -> list[wq.Term]:
@@ -151,7 +92,7 @@ def _positive_terms(q) -> list[wq.Term]:
     return out
 
 
-def bm25f_scores(searcher, q, lengths: dict[str, np.ndarray], k1: float, b: float,
+def bm25f_scores(store, q, lengths: dict[str, np.ndarray], k1: float, b: float,
                  groups: dict[str, tuple[str, float]] | None = None, cache: dict | None = None,
                  related: dict[tuple[str, str], tuple[tuple[str, float], ...]] | None = None) -> np.ndarray:
     """BM25F (Robertson & Zaragoza) for every document at once.
@@ -167,15 +108,16 @@ def bm25f_scores(searcher, q, lengths: dict[str, np.ndarray], k1: float, b: floa
     the term's fields join the term's sum times its weight (a weaker occurrence of the
     same word), and the IDF stays the term's own; a term no document holds (a spelling
     the index lacks) is scored through its forms, with their IDF."""
-    reader = searcher.reader()
-    n = reader.doc_count_all()
+    n = store.doc_count
+    live_n = store.live_count
     groups = groups or {}
     related = related or {}
     by_term: dict[tuple[str, str], dict[str, float]] = {}
     for term in _positive_terms(q):
         group = groups.get(term.fieldname, (term.fieldname, 1.0))[0]
         by_term.setdefault((group, term.text), {}).setdefault(term.fieldname, term.boost)
-    averages = {name: float(fl.mean()) or 1.0 for name, fl in lengths.items()}
+    # deleted documents have length 0 and no postings: averages and IDF count the live ones
+    averages = {name: float(fl.sum()) / max(live_n, 1) or 1.0 for name, fl in lengths.items()}
     scores = np.zeros(n, dtype=np.float32)
     for (group, text), fields in by_term.items():
         tf_sum = np.zeros(n, dtype=np.float32)
@@ -183,7 +125,7 @@ def bm25f_scores(searcher, q, lengths: dict[str, np.ndarray], k1: float, b: floa
         sources = [(text, 1.0)] + list(related.get((group, text), ()))
         for form, form_weight in sources:
             for fieldname, weight in fields.items():
-                ids, tf = term_postings(reader, fieldname, form, cache)
+                ids, tf = term_postings(store, fieldname, form, cache)
                 if not len(ids):
                     continue
                 fl = lengths[fieldname]
@@ -191,7 +133,7 @@ def bm25f_scores(searcher, q, lengths: dict[str, np.ndarray], k1: float, b: floa
                 (holders if form == text else forms).append(ids)
         if not holders and not forms:
             continue
-        idf = np.log(n / (_distinct(holders or forms, n) + 1)) + 1
+        idf = np.log(live_n / (_distinct(holders or forms, n) + 1)) + 1
         # every posting adds a positive amount, so the documents holding the word or a
         # form are exactly where the sum is not zero
         ids = (holders + forms)[0] if len(holders) + len(forms) == 1 else np.flatnonzero(tf_sum)

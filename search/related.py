@@ -94,10 +94,3 @@ class RelatedForms:
             self._cache.clear()
         self._cache[stem] = out
         return out
-
-
-def from_reader(reader, fieldname: str = "body") -> RelatedForms:
-    """The table of a field's vocabulary (the stemmed body: title words are mostly
-    there too)."""
-    return RelatedForms.from_terms([t.decode("utf-8") if isinstance(t, bytes) else t
-                                    for t in reader.lexicon(fieldname)])

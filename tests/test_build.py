@@ -26,18 +26,18 @@ def run_cli(*args, check=True, **kw):
 
 def test_every_record_gets_its_entities(corpus_gen, corpus_records):
     """Extraction runs for every record of a multi-process build, not only the first."""
-    with_places = sum(1 for d in range(corpus_gen.doc_count) if corpus_gen.searcher.stored_fields(d).get("place"))
+    with_places = sum(1 for d in range(corpus_gen.doc_count) if corpus_gen.store.stored(d).get("place"))
     assert with_places > corpus_gen.doc_count * 0.5
 
 
 def test_seed_folder_index(seed_gen, seeds_dir):
     assert seed_gen.doc_count == len(list(seeds_dir.glob("*.txt"))) == 5
-    ids = {seed_gen.searcher.stored_fields(d)["id"] for d in range(5)}
+    ids = {seed_gen.store.stored(d)["id"] for d in range(5)}
     assert ids == {p.stem for p in seeds_dir.glob("*.txt")}
 
 
 def test_text_titles(seed_gen):
-    titles = {seed_gen.searcher.stored_fields(d)["id"]: seed_gen.searcher.stored_fields(d)["title"] for d in range(5)}
+    titles = {seed_gen.store.stored(d)["id"]: seed_gen.store.stored(d)["title"] for d in range(5)}
     assert titles["001_eea54c58605de7f3"] == 'فصائل "دحر الغزاة" تعلن إنهاء تنظيم "داعش" في إدلب'  # not "NSO"
     assert titles["000_3b37f034f035dc9e"].startswith("حذرت فصائل من المعارضة السورية")  # first words
     assert titles["000_3b37f034f035dc9e"].endswith("…")

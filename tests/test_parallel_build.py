@@ -129,7 +129,7 @@ def test_dates_stay_with_their_documents_across_segments(tmp_path, seeds_dir):
     index_dir = tmp_path / "ix"
     build_index([seeds_dir], index_dir, progress=False, procs=2)
     gen = IndexHandle(index_dir).get()
-    reader = gen.searcher.reader()
+    reader = whoosh_index.open_dir(str(gen.path)).reader()
     assert len(list(reader.leaf_readers())) == 2
     stored = [d.get("date") for d in reader.all_stored_fields()]
     assert any(d is None for d in stored) and any(d is not None for d in stored)

@@ -44,9 +44,9 @@ def test_bm25f_saturates_across_fields(tmp_path):
         {"id": "title-only", "title": "الموصل", "body": filler},
         {"id": "none", "title": "تقرير", "body": filler},
     ])
-    pq = parse("الموصل", gen.searcher.schema)
-    scores = bm25f_scores(gen.searcher, pq.loose, gen.lengths, BM25_K1, BM25_B, SCORE_GROUPS)
-    docnum = {gen.searcher.stored_fields(d)["id"]: d for d in range(gen.doc_count)}
+    pq = parse("الموصل", gen.schema)
+    scores = bm25f_scores(gen.store, pq.loose, gen.lengths, BM25_K1, BM25_B, SCORE_GROUPS)
+    docnum = {gen.store.stored(d)["id"]: d for d in range(gen.doc_count)}
     idf = np.log(4 / (3 + 1)) + 1  # three of four documents hold the word (title or body)
     ceiling = sum(w for _g, w in set(SCORE_GROUPS.values())) * idf * (BM25_K1 + 1)
     assert scores[docnum["everywhere"]] < ceiling
@@ -100,12 +100,12 @@ def test_related_form_joins_the_word_before_saturation(tmp_path):
         {"id": "both", "title": "", "body": "متزايد يتزايد"},
         {"id": "none", "title": "", "body": "قلعة سور"},
     ])
-    doc = {gen.searcher.stored_fields(d)["id"]: d for d in range(gen.doc_count)}
+    doc = {gen.store.stored(d)["id"]: d for d in range(gen.doc_count)}
     q = Term("body", "متزايد")
     groups = {"body": ("stem", 1.0)}
     k1, b = BM25_K1, BM25_B
-    plain = bm25f_scores(gen.searcher, q, gen.lengths, k1, b, groups)
-    half = bm25f_scores(gen.searcher, q, gen.lengths, k1, b, groups, related={("stem", "متزايد"): (("يتزايد", 0.5),)})
+    plain = bm25f_scores(gen.store, q, gen.lengths, k1, b, groups)
+    half = bm25f_scores(gen.store, q, gen.lengths, k1, b, groups, related={("stem", "متزايد"): (("يتزايد", 0.5),)})
     idf = np.log(4 / (2 + 1)) + 1  # two documents hold متزايد itself
     saturate = lambda tf: idf * tf * (k1 + 1) / (tf + k1)  # every body here has two words: length factor 1
     assert plain[doc["form"]] == 0 and plain[doc["none"]] == 0
@@ -116,7 +116,7 @@ def test_related_form_joins_the_word_before_saturation(tmp_path):
     assert half[doc["none"]] == 0
     # a word no document holds is scored through its forms, with their IDF
     absent = Term("body", "تزايد")
-    only_forms = bm25f_scores(gen.searcher, absent, gen.lengths, k1, b, groups,
+    only_forms = bm25f_scores(gen.store, absent, gen.lengths, k1, b, groups,
                               related={("stem", "تزايد"): (("يتزايد", 1.0),)})
     assert only_forms[doc["form"]] == pytest.approx((np.log(4 / 3) + 1) * (k1 + 1) / (1 + k1))
     assert only_forms[doc["word"]] == 0
@@ -125,16 +125,18 @@ def test_related_form_joins_the_word_before_saturation(tmp_path):
 def test_postings_decoded_as_whoosh_reads_them(corpus_gen):
     """term_postings decodes Whoosh 3 blocks with numpy; the ids and frequencies equal
     Whoosh's own matchers' for every term of a field, over several segments."""
+    from whoosh import index as whoosh_index
+
     from search.postings import term_postings
 
-    reader = corpus_gen.searcher.reader()
+    reader = whoosh_index.open_dir(str(corpus_gen.path)).reader()
     assert len(list(reader.leaf_readers())) > 1
     for fieldname in ("body", "title_exact"):
         for i, term in enumerate(reader.lexicon(fieldname)):
             if i % 7:
                 continue
             text = term.decode("utf-8")
-            ids, tfs = term_postings(reader, fieldname, text)
+            ids, tfs = term_postings(corpus_gen.store, fieldname, text)
             m = reader.postings(fieldname, text)
             expected = []
             while m.is_active():

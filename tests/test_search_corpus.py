@@ -29,7 +29,7 @@ RECALL = {
 @pytest.fixture(scope="module")
 def indexed_ids(corpus_gen):
     """Ids that are in the index (repeated URLs and bodies were dropped as duplicates)."""
-    return {corpus_gen.searcher.stored_fields(d)["id"] for d in range(corpus_gen.doc_count)}
+    return {corpus_gen.store.stored(d)["id"] for d in range(corpus_gen.doc_count)}
 
 
 def _docs_with(records, form, indexed):

@@ -98,7 +98,7 @@ def health():
         gen = _generation()
     except IndexUnavailable as exc:
         return jsonify({"status": "unavailable", "error": str(exc)}), 503
-    out = {"status": "ok", "documents": gen.doc_count, "generation": gen.path.name,
+    out = {"status": "ok", "documents": gen.live_count, "generation": gen.path.name,
            "built": gen.build.get("built"), "analysis_current": gen.analysis_current}
     if not gen.analysis_current:
         out["warning"] = STALE_ANALYSIS

@@ -1,0 +1,168 @@
+"""``Storage`` over a Whoosh index directory: the only reader of Whoosh's internals.
+
+Postings are read block by block straight from Whoosh 3's posting blocks (each block's
+doc ids and term frequencies become numpy arrays; Whoosh's own ``_read_ids`` decodes
+the deltas in a Python generator). Deleted documents are taken out with one numpy mask
+instead of Whoosh's per-posting ``FilterMatcher``.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from whoosh import index as whoosh_index
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.util.times import datetime_to_long
+
+_EPOCH = datetime_to_long(datetime(1970, 1, 1))
+_LOW, _HIGH = datetime_to_long(datetime(1900, 1, 1)), datetime_to_long(datetime(2100, 1, 1))
+_EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+
+
+class StorageError(RuntimeError):
+    """The index files cannot be opened or read."""
+
+
+class WhooshStorage:
+    """One Whoosh index generation, opened read-only (implements ``search.storage.Storage``)."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        try:
+            self.index = whoosh_index.open_dir(str(self.path))
+            self._searcher = self.index.searcher()
+        except Exception as exc:  # whoosh raises several types for missing/corrupt files
+            raise StorageError(f"cannot open the index files: {type(exc).__name__}: {exc}") from exc
+        self._reader = self._searcher.reader()
+        self.schema = self.index.schema
+        self._leaves = list(self._reader.leaf_readers())
+        self._doc_count = self._reader.doc_count_all()
+        self._live = None
+        if self._reader.has_deletions():
+            self._live = np.zeros(self._doc_count, dtype=bool)
+            for sub, offset in self._leaves:
+                self._live[np.fromiter(sub.all_doc_ids(), dtype=np.int64) + offset] = True
+        self._live_count = int(self._live.sum()) if self._live is not None else self._doc_count
+
+    @property
+    def doc_count(self) -> int:
+        return self._doc_count
+
+    @property
+    def live_count(self) -> int:
+        return self._live_count
+
+    @property
+    def segments(self) -> int:
+        return len(self._leaves)
+
+    def live(self) -> np.ndarray | None:
+        return self._live
+
+    def postings(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        ids, tfs = [], []
+        for sub, offset in self._leaves:
+            try:
+                matcher = sub.postings(field, text)
+            except Exception:  # the term (or the field) is not in this segment
+                continue
+            if isinstance(matcher, FilterMatcher):  # deletions: masked below, in numpy
+                matcher = matcher.child
+            for block_ids, block_w in _leaf_blocks(matcher):
+                arr = np.asarray(block_ids, dtype=np.int64)
+                ids.append(arr + offset if offset else arr)
+                tfs.append(np.asarray(block_w, dtype=np.float32))
+        if not ids:
+            return _EMPTY
+        out_ids, out_tfs = np.concatenate(ids), np.concatenate(tfs)
+        if self._live is not None:
+            keep = self._live[out_ids]
+            out_ids, out_tfs = out_ids[keep], out_tfs[keep]
+        return out_ids, out_tfs
+
+    def doc_frequency(self, field: str, text: str) -> int:
+        if self._live is None:
+            return self._reader.doc_frequency(field, text)
+        return len(self.postings(field, text)[0])
+
+    def docs_matching(self, query) -> np.ndarray:
+        ids = np.fromiter(self._searcher.docs_for_query(query), dtype=np.int64)
+        return ids if self._live is None else ids[self._live[ids]]
+
+    def field_lengths(self, field: str) -> np.ndarray:
+        lengths = np.zeros(self._doc_count, dtype=np.float32)
+        for sub, offset in self._leaves:
+            get, n = sub.doc_field_length, sub.doc_count_all()
+            lengths[offset:offset + n] = [get(d, field) or 0 for d in range(n)]
+        if self._live is not None:
+            lengths[~self._live] = 0
+        return lengths
+
+    def stored(self, docnum: int) -> dict:
+        return self._searcher.stored_fields(int(docnum))
+
+    def docnum(self, doc_id: str) -> int | None:
+        found = self.postings("id", doc_id)[0]
+        return int(found[-1]) if len(found) else None
+
+    def facet_docs(self, field: str) -> Iterator[tuple[str, np.ndarray]]:
+        if field not in self.schema:
+            return
+        for term in self._reader.lexicon(field):
+            value = term.decode("utf-8") if isinstance(term, bytes) else term
+            ids = self.postings(field, value)[0]
+            if len(ids):
+                yield value, ids.astype(np.int32)
+
+    def dates(self) -> np.ndarray:
+        # Read segment by segment: a segment none of whose documents has a date has no
+        # date column, and Whoosh's multi-segment column reader then skips it, shifting
+        # every later document's date.
+        out = np.full(self._doc_count, -1, dtype=np.int64)
+        for sub, offset in self._leaves:
+            if not sub.has_column("date"):
+                continue
+            for i, value in enumerate(sub.column_reader("date", translate=False)):
+                value = int(value)  # Python ints: whoosh's longs overflow int64 arithmetic
+                if _LOW <= value <= _HIGH:
+                    out[offset + i] = (value - _EPOCH) // 1_000_000
+        return out
+
+    def terms(self, field: str) -> list[str]:
+        if field not in self.schema:
+            return []
+        return [t.decode("utf-8") if isinstance(t, bytes) else t for t in self._reader.lexicon(field)]
+
+    def suggest(self, field: str, word: str, maxdist: int = 2) -> list[str]:
+        return self._searcher.corrector(field).suggest(word, limit=1, maxdist=maxdist, prefix=1)
+
+    def close(self) -> None:
+        self._searcher.close()
+
+
+def _leaf_blocks(matcher) -> list[tuple]:
+    """(ids, weights) of a leaf matcher, one pair per postings block.
+
+    A Whoosh 3 block pickles its ids as a tuple of deltas and its weights as a tuple, a
+    single float or None (all 1.0); they are decoded here with numpy."""
+    if all(hasattr(matcher, a) for a in ("_read_data", "_next_block", "_byteids", "_blocklength")):
+        blocks = []
+        while not matcher._atend:
+            if matcher._data is None:
+                matcher._read_data()
+            ids, weights = matcher._data[0], matcher._data[1]
+            ids = np.asarray(ids, dtype=np.int64)
+            if not matcher._byteids:
+                ids = np.cumsum(ids)
+            if weights is None or isinstance(weights, float):
+                weights = np.full(matcher._blocklength, 1.0 if weights is None else weights, dtype=np.float32)
+            blocks.append((ids, weights))
+            matcher._next_block()
+        return blocks
+    pairs = []
+    while matcher.is_active():
+        pairs.append((matcher.id(), matcher.weight()))
+        matcher.next()
+    return [([p[0] for p in pairs], [p[1] for p in pairs])]

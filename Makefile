@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SHARED ?= ../shared
 CORPUS ?= corpus
 INDEX  ?= index
-PROCS  ?= 2
+PROCS  ?=# empty: the machine's cores
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 WORKERS ?= 3
@@ -34,10 +34,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 index: install
-	$(BIN)/mirsad index $(CORPUS) --index $(INDEX) --procs $(PROCS)
+	$(BIN)/mirsad index $(CORPUS) --index $(INDEX) $(if $(PROCS),--procs $(PROCS))
 
 run: install
-	$(BIN)/mirsad index $(CORPUS) --index $(INDEX) --procs $(PROCS) --unless-current
+	$(BIN)/mirsad index $(CORPUS) --index $(INDEX) $(if $(PROCS),--procs $(PROCS)) --unless-current
 	$(BIN)/mirsad serve --index $(INDEX) --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 serve: run
@@ -63,7 +63,7 @@ train-tagger: install
 		--corpus $(SHARED)/corpus/ant-multisource.jsonl.gz $(SHARED)/corpus/saudinewsnet.jsonl.gz
 
 bench: install
-	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.speed --procs $(PROCS)
+	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.speed $(if $(PROCS),--procs $(PROCS))
 
 loadtest: install
 	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.load

@@ -17,24 +17,31 @@ DEFAULT_INDEX = os.environ.get("MIRSAD_INDEX", "index")
 
 def _index(args) -> int:
     from indexer.build import BuildFailed, build_index
+    from indexer.sources import inventory
     from search.index import open_generation
     from search.store import IndexUnavailable, current_generation
 
-    if args.unless_current:
+    if args.unless_current and not args.add:
         try:
             gen = open_generation(current_generation(Path(args.index)))
-        except IndexUnavailable:
+        except IndexUnavailable as exc:
+            print(f"mirsad index: {exc}; building it", file=sys.stderr)
             gen = None
         if gen is not None:
             gen.close()
-            if gen.analysis_current:
+            if not gen.analysis_current:
+                print(f"mirsad index: {args.index} was built with an older analysis; rebuilding", file=sys.stderr)
+            elif gen.build.get("inputs") != inventory(args.sources):
+                print(f"mirsad index: the sources changed since {args.index} was built "
+                      f"({_sources_change(gen.build.get('inputs') or [], inventory(args.sources))}); rebuilding",
+                      file=sys.stderr)
+            else:
                 print(f"mirsad index: {args.index} is current ({gen.live_count:,} documents, built "
                       f"{gen.build.get('built')}); not rebuilt", file=sys.stderr)
                 return 0
-            print(f"mirsad index: {args.index} was built with an older analysis; rebuilding", file=sys.stderr)
     try:
         report = build_index(args.sources, Path(args.index), procs=args.procs, progress=not args.quiet,
-                             entities=not args.no_entities)
+                             entities=not args.no_entities, add=args.add)
     except (BuildFailed, IndexUnavailable) as exc:
         print(f"mirsad index: {exc}", file=sys.stderr)
         return 1
@@ -47,6 +54,38 @@ def _index(args) -> int:
     if args.report:
         Path(args.report).write_text(json.dumps(report.as_json(), ensure_ascii=False, indent=1), encoding="utf-8")
     return 0
+
+
+def _sources_change(before: list[dict], now: list[dict]) -> str:
+    old, new = {f["path"]: f for f in before}, {f["path"]: f for f in now}
+    added, gone = len(new.keys() - old.keys()), len(old.keys() - new.keys())
+    changed = sum(1 for p in new.keys() & old.keys() if new[p] != old[p])
+    return f"{added} file(s) new, {gone} gone, {changed} changed"
+
+
+def _delete(args) -> int:
+    from indexer.build import delete_documents
+    from search.store import IndexUnavailable
+
+    ids = list(args.ids)
+    if args.ids_from:
+        try:
+            text = Path(args.ids_from).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"mirsad delete: cannot read --ids-from {args.ids_from}: {exc}", file=sys.stderr)
+            return 2
+        ids += [line.strip() for line in text.splitlines() if line.strip()]
+    if not ids:
+        print("mirsad delete: no ids given (ID... or --ids-from FILE)", file=sys.stderr)
+        return 2
+    try:
+        deleted, missing = delete_documents(Path(args.index), ids)
+    except IndexUnavailable as exc:
+        print(f"mirsad delete: {exc}", file=sys.stderr)
+        return 1
+    print(f"deleted {deleted:,} article(s)" + (f"; {len(missing):,} id(s) not in the index: "
+                                               + ", ".join(missing[:10]) if missing else ""), file=sys.stderr)
+    return 0 if deleted or not missing else 1
 
 
 def _open(index_dir: str):
@@ -120,21 +159,39 @@ def _serve(args) -> int:
     os.execv(sys.executable, cmd)
 
 
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # what indexer.build.default_procs uses
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mirsad", description="Arabic news search: index, search, extract, serve.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("index", help="build an index from text folders and JSONL(.gz) files")
-    p.add_argument("sources", nargs="+", type=Path, help="folders of .txt files, .jsonl or .jsonl.gz files")
+    p = sub.add_parser("index", help="build an index from folders and .txt / .jsonl(.gz) / .ndjson / .json files")
+    p.add_argument("sources", nargs="+", type=Path,
+                   help="folders (read recursively) and files: .txt, .jsonl, .jsonl.gz, .ndjson, .json")
     p.add_argument("--index", default=DEFAULT_INDEX, help="index directory (default: %(default)s)")
-    p.add_argument("--procs", type=int, default=1, help="indexing processes (default: %(default)s)")
+    p.add_argument("--procs", type=int, default=None,
+                   help="indexing processes (default: the machine's cores, here %d)" % _cores())
+    p.add_argument("--add", action="store_true",
+                   help="add the sources to the current index (an id already indexed is replaced) instead of rebuilding")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-entities", action="store_true", help="skip place/actor extraction (for measuring it)")
     p.add_argument("--report", help="write the build report as JSON to this file")
     p.add_argument("--unless-current", action="store_true",
-                   help="do nothing when the index exists and was built with this version's analysis")
+                   help="do nothing when the index exists, was built with this version's analysis "
+                        "and the sources (paths, sizes, mtimes) are the ones it was built from")
     p.add_argument("--show-problems", type=int, default=20, help="how many problems to list (default: %(default)s)")
     p.set_defaults(func=_index)
+
+    p = sub.add_parser("delete", help="remove articles from the index by id (publishes a new generation)")
+    p.add_argument("ids", nargs="*", help="ids of the articles to remove")
+    p.add_argument("--ids-from", metavar="FILE", help="a file of ids, one per line")
+    p.add_argument("--index", default=DEFAULT_INDEX, help="index directory (default: %(default)s)")
+    p.set_defaults(func=_delete)
 
     p = sub.add_parser("search", help="search an index")
     p.add_argument("query")

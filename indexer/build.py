@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import os
+import queue
 import shutil
 import sys
 import time
@@ -18,7 +20,8 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from indexer.extract import Extractor
-from indexer.sources import Problem, Record, read_sources
+from indexer.clean import parse_date
+from indexer.sources import Problem, Record, inventory, read_sources
 from search import store
 from search.arabic import ANALYSIS_VERSION
 from search.codec import GroupedPostings
@@ -38,6 +41,8 @@ class BuildReport:
     read_seconds: float = 0.0
     extract_seconds: float = 0.0
     generation: str = ""
+    replaced: int = 0  # documents of the index an --add replaced
+    unchanged: bool = False  # an --add that found nothing new: nothing published
     cleaned: list[str] = field(default_factory=list)
 
     @property
@@ -54,6 +59,8 @@ class BuildReport:
         lines = [f"indexed {self.indexed:,} documents in {self.seconds:.1f} s ({self.docs_per_s:,.0f} docs/s)"]
         if self.skipped:
             lines.append(f"skipped {sum(self.skipped.values()):,}: " + ", ".join(f"{r} ({n})" for r, n in self.skipped.most_common()))
+        if self.replaced:
+            lines.append(f"replaced {self.replaced:,} indexed article(s) by id")
         if self.duplicates:
             lines.append("duplicates: " + ", ".join(f"{n} by {k}" for k, n in self.duplicates.items()))
         if self.warnings:
@@ -62,12 +69,14 @@ class BuildReport:
             lines.append(f"removed {len(self.cleaned)} half-written build(s) left by an interrupted run")
         if self.generation:
             lines.append(f"published {self.generation}")
+        if self.unchanged:
+            lines.append("nothing new to add: the index is unchanged")
         return "\n".join(lines)
 
     def as_json(self) -> dict:
         return {"indexed": self.indexed, "skipped": dict(self.skipped), "warnings": dict(self.warnings),
                 "duplicates": dict(self.duplicates), "problems": self.problems, "seconds": round(self.seconds, 2),
-                "docs_per_s": round(self.docs_per_s, 1), "extract_seconds": round(self.extract_seconds, 2),
+                "docs_per_s": round(self.docs_per_s, 1), "replaced": self.replaced, "extract_seconds": round(self.extract_seconds, 2),
                 "generation": self.generation}
 
 
@@ -75,110 +84,264 @@ class BuildFailed(RuntimeError):
     """Nothing could be indexed, or the index could not be written."""
 
 
-def _dedupe(items, report: BuildReport) -> list[Record]:
-    """Records in order; the last record of an id wins; repeated URLs and repeated
-    bodies of one outlet are dropped (and counted). A body repeated by records of no
-    known outlet is kept: without an outlet, nothing says it is the same source
-    re-publishing (ARCD holds one Wikipedia paragraph under two articles)."""
-    by_id: dict[str, Record] = {}
-    for item in items:
-        if isinstance(item, Problem):
-            report.note(item)
-            continue
-        if item.id in by_id:
-            report.duplicates["id"] += 1
-            if len(report.problems) < MAX_REPORTED:
-                report.problems.append(f"{item.origin}: duplicate id {item.id!r}, replaces {by_id[item.id].origin}")
-            del by_id[item.id]
-        by_id[item.id] = item
-    seen_url: set[str] = set()
-    seen_body: set[tuple[str, bytes]] = set()
-    out = []
-    for rec in by_id.values():
-        url = rec.url.strip().rstrip("/")
-        if url and url in seen_url:
-            report.duplicates["url"] += 1
-            continue
-        body_key = None
-        if rec.outlet and len(rec.body) > 200:  # only these are ever compared: hash only these
-            body_key = (rec.outlet.lower(), hashlib.blake2b(" ".join(rec.body.split()).encode(), digest_size=16).digest())
-            if body_key in seen_body:
-                report.duplicates["body"] += 1
-                continue
-            seen_body.add(body_key)
-        if url:
-            seen_url.add(url)
-        out.append(rec)
-    return out
+
+def record_keys(rec: Record) -> tuple[bytes, bytes, bytes]:
+    """(id, URL, body) hashes of a record, 16 bytes each; an empty URL, or a body that is
+    never compared, hashes to zeros. A body is compared only within one known outlet and
+    only when long enough to mean something: without an outlet, nothing says it is the
+    same source re-publishing (ARCD holds one Wikipedia paragraph under two articles)."""
+    id_key = _hash(rec.id)
+    url = rec.url.strip().rstrip("/")
+    url_key = _hash(url) if url else _ZERO
+    body_key = _ZERO
+    if rec.outlet and len(rec.body) > 200:
+        body_key = _hash(rec.outlet.lower() + "\0" + " ".join(rec.body.split()))
+    return id_key, url_key, body_key
 
 
-def build_index(sources: list[Path], index_dir: Path, procs: int = 1, progress: bool = True,
-                extractor: Extractor | None = None, entities: bool = True) -> BuildReport:
+_ZERO = bytes(16)
+
+
+def _hash(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+class Deduper:
+    """Decides, one record at a time, what a stream of records does to an index, holding
+    only hashes (``record_keys``), never texts: the last record of an id replaces the
+    earlier one (in this stream or already indexed); a repeated URL, or a body repeated
+    within one outlet, is dropped and counted."""
+
+    def __init__(self, report: BuildReport):
+        self.report = report
+        # id hash -> (where: >= 0 the stream's sequence number, < 0 -(docnum + 1) of an
+        # indexed document), URL hash, body hash
+        self.by_id: dict[bytes, tuple[int, bytes, bytes]] = {}
+        self.seen_url: dict[bytes, bytes] = {}
+        self.seen_body: dict[bytes, bytes] = {}
+        self.replaced_docnums: list[int] = []  # of the index being added to
+        self.replaced_seqs: list[int] = []  # of this stream
+        self.origin: dict[bytes, str] = {}  # id hash -> file:line, only for the first reports
+
+    def load(self, keys: list[bytes], live) -> None:
+        """The keys of an existing index's live documents (``Storage.keys``)."""
+        for docnum, row in enumerate(keys):
+            if live is None or live[docnum]:
+                self._remember(-(docnum + 1), row[:16], row[16:32], row[32:48])
+
+    def _remember(self, where: int, id_key: bytes, url_key: bytes, body_key: bytes) -> None:
+        self.by_id[id_key] = (where, url_key, body_key)
+        if url_key != _ZERO:
+            self.seen_url[url_key] = id_key
+        if body_key != _ZERO:
+            self.seen_body[body_key] = id_key
+
+    def admit(self, rec: Record, seq: int) -> bytes | None:
+        """The record's 48 key bytes when it is to be indexed as number ``seq`` of the
+        stream, None when it is a duplicate to drop."""
+        id_key, url_key, body_key = record_keys(rec)
+        earlier = self.by_id.pop(id_key, None)
+        if earlier is not None:
+            where, old_url, old_body = earlier
+            self.report.duplicates["id"] += 1
+            if len(self.report.problems) < MAX_REPORTED:
+                was = self.origin.get(id_key, "the index" if where < 0 else "an earlier record")
+                self.report.problems.append(f"{rec.origin}: duplicate id {rec.id!r}, replaces {was}")
+            (self.replaced_docnums.append(-where - 1) if where < 0 else self.replaced_seqs.append(where))
+            if self.seen_url.get(old_url) == id_key:
+                del self.seen_url[old_url]
+            if self.seen_body.get(old_body) == id_key:
+                del self.seen_body[old_body]
+        if url_key != _ZERO and url_key in self.seen_url:
+            self.report.duplicates["url"] += 1
+            return None
+        if body_key != _ZERO and body_key in self.seen_body:
+            self.report.duplicates["body"] += 1
+            return None
+        self._remember(seq, id_key, url_key, body_key)
+        if len(self.origin) < MAX_REPORTED:
+            self.origin[id_key] = rec.origin
+        return id_key + url_key + body_key
+
+
+def default_procs() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def build_index(sources: list[Path], index_dir: Path, procs: int | None = None, progress: bool = True,
+                extractor: Extractor | None = None, entities: bool = True, add: bool = False) -> BuildReport:
     """Index ``sources`` into a new generation of ``index_dir`` and publish it.
 
-    With ``entities=False`` places and actors are not extracted (outlet and date still
-    are): for measuring what extraction costs."""
+    With ``add=True`` the new generation is the current one plus these articles: its
+    segments are shared (hard links, no copy), an id already indexed is replaced, and
+    URL/body duplicates are checked against the whole index. With ``entities=False``
+    places and actors are not extracted (outlet and date still are): for measuring what
+    extraction costs. ``procs`` defaults to the machine's cores."""
     t0 = time.perf_counter()
     index_dir = Path(index_dir)
+    procs = default_procs() if procs is None else max(1, procs)
     report = BuildReport()
     with store.build_lock(index_dir):
         report.cleaned = [str(p) for p in store.clean_stale_builds(index_dir)]
-        records = _dedupe(read_sources([Path(s) for s in sources]), report)
-        report.read_seconds = time.perf_counter() - t0
-        if not records:
-            raise BuildFailed("nothing to index: " + ("; ".join(report.problems[:5]) or "the sources hold no articles"))
+        dedupe = Deduper(report)
+        base = None
+        if add:
+            base = _base_generation(index_dir, dedupe)
         extractor = extractor or Extractor()
         build_dir = store.new_build_dir(index_dir)
         try:
-            labels = _write(build_dir, records, extractor, procs, progress, report, entities)
+            labels = _write(build_dir, read_sources([Path(s) for s in sources]), dedupe, extractor, procs,
+                            progress, report, entities, base)
             report.seconds = time.perf_counter() - t0
-            info = {"sources": [str(s) for s in sources], "built": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                    "analysis": ANALYSIS_VERSION, **report.as_json()}
+            if not report.indexed and not dedupe.replaced_docnums and base is not None:
+                # a daily batch of articles already indexed: nothing to publish
+                shutil.rmtree(build_dir, ignore_errors=True)
+                report.unchanged = True
+                return report
+            if not report.indexed and not dedupe.replaced_docnums:
+                raise BuildFailed("nothing to index: " + ("; ".join(report.problems[:5]) or "the sources hold no articles"))
+            info = {"sources": [str(s) for s in sources], "inputs": inventory(sources),
+                    "built": time.strftime("%Y-%m-%dT%H:%M:%S"), "analysis": ANALYSIS_VERSION, **report.as_json()}
+            if base is not None:  # what a full build read stays what --unless-current compares
+                info.update(sources=base.build.get("sources", []), inputs=base.build.get("inputs", []),
+                            added=base.build.get("added", []) + [{"sources": [str(s) for s in sources],
+                                                                   "inputs": inventory(sources),
+                                                                   "indexed": report.indexed,
+                                                                   "replaced": report.replaced}])
             final = store.publish(index_dir, build_dir, labels, info)
             report.generation = str(final)
         except BaseException:
             shutil.rmtree(build_dir, ignore_errors=True)
             raise
+        finally:
+            if base is not None:
+                base.close()
     report.seconds = time.perf_counter() - t0
     return report
 
 
-# Each worker turns a contiguous run of records into one Whoosh segment, extraction
-# included, so the parent process only reads and publishes. A segment's postings stay in
-# memory (``TermPool``) until it is written, so a segment holds at most SEGMENT_DOCS
-# records where the text lengths allow; Whoosh's own pool
-# spills to disk past a limit and merges the runs back posting by posting in pure
-# Python, which made a 62k-article build a third slower. Few segments keep searches
-# fast (every query term is looked up in each one): the records are cut into the fewest
-# runs of equal text length that give every process the same number of runs.
+def _base_generation(index_dir: Path, dedupe: Deduper):
+    """The current generation an ``--add`` builds on, its keys loaded into ``dedupe``."""
+    from search.index import open_generation
+
+    gen = open_generation(store.current_generation(index_dir))
+    try:
+        if not gen.analysis_current:
+            raise BuildFailed(f"the index in {index_dir} was built with an older version of the Arabic analysis: "
+                              f"`mirsad index --add` cannot extend it; rebuild it with `mirsad index SOURCE... "
+                              f"--index {index_dir}` (or `make index`)")
+        keys = gen.store.keys()
+        if keys is None:
+            raise BuildFailed(f"the index in {index_dir} was written by an older Mirsad without the keys that "
+                              f"`--add` checks duplicates against: rebuild it with `make index`")
+        dedupe.load(keys, gen.store.live())
+    except BaseException:
+        gen.close()
+        raise
+    return gen
+
+
+def delete_documents(index_dir: Path, ids: list[str]) -> tuple[int, list[str]]:
+    """Publish a generation of ``index_dir`` without the documents of ``ids``:
+    (how many were deleted, the ids that were not in the index)."""
+    from search.index import open_generation
+
+    index_dir = Path(index_dir)
+    with store.build_lock(index_dir):
+        store.clean_stale_builds(index_dir)
+        gen = open_generation(store.current_generation(index_dir))
+        try:
+            docnums, missing = [], []
+            for doc_id in dict.fromkeys(ids):
+                d = gen.store.docnum(doc_id)
+                (missing.append(doc_id) if d is None else docnums.append(d))
+            if not docnums:
+                return 0, missing
+            build_dir = store.new_build_dir(index_dir)
+            try:
+                _link_generation(gen.path, build_dir)
+                ix = whoosh_index.open_dir(str(build_dir))
+                _delete_and_merge(ix, docnums)
+                info = {**gen.build, "built": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                        "deleted": gen.build.get("deleted", 0) + len(docnums)}
+                store.publish(index_dir, build_dir, gen.labels, info)
+            except BaseException:
+                shutil.rmtree(build_dir, ignore_errors=True)
+                raise
+        finally:
+            gen.close()
+    return len(docnums), missing
+
+
+def _link_generation(source: Path, target: Path) -> None:
+    """The index files of generation ``source`` in ``target`` as hard links: Whoosh never
+    rewrites a segment file (deletions live in the new table of contents), so the new
+    generation shares them without a copy."""
+    for path in source.iterdir():
+        if path.is_file() and path.name not in (store.LABELS_FILE, store.BUILD_FILE) and not path.name.endswith("WRITELOCK"):
+            os.link(path, target / path.name)
+
+
+# Segment merging, on every build and add: Whoosh writes each segment once, so an add
+# appends segments and a delete marks documents. After a commit, while more than
+# MAX_SEGMENTS segments exist, the smallest are merged into one; any segment with more
+# than MAX_DELETED of its documents deleted is rewritten without them.
+MAX_SEGMENTS = 8
+MAX_DELETED = 0.25
+
+
+def merge_policy(writer, segments: list) -> list:
+    """Whoosh merge policy (see MAX_SEGMENTS): the segments to keep as they are; the
+    others are merged into the writer's new segment."""
+    from whoosh.reading import SegmentReader
+
+    keep = sorted(segments, key=lambda s: s.doc_count())
+    merge = [s for s in keep if s.doc_count_all() and s.deleted_count() / s.doc_count_all() > MAX_DELETED]
+    keep = [s for s in keep if s not in merge]
+    while len(keep) + (1 if merge else 0) > MAX_SEGMENTS and keep:
+        merge.append(keep.pop(0))
+    if not merge:
+        return segments
+    for seg in merge:
+        if not seg.doc_count():  # nothing left alive: dropped, not copied
+            continue
+        reader = SegmentReader(writer.storage, writer.schema, seg)
+        writer.add_reader(reader)
+        reader.close()
+    return [s for s in segments if s not in merge]  # the merged segment comes last
+
+
+def _delete_and_merge(ix, docnums: list[int]) -> None:
+    from whoosh.writing import SegmentWriter
+
+    writer = SegmentWriter(ix, codec=IndexCodec())
+    try:
+        for d in docnums:
+            writer.delete_document(d)
+        writer.commit(mergetype=merge_policy)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            writer.cancel()
+        raise
+
+
+# Workers turn records into Whoosh segments, extraction included; the parent only reads,
+# deduplicates (hashes only) and publishes. Records stream from the reader to the workers
+# in batches through bounded queues, so memory holds a few batches and each worker's
+# current segment, whatever the archive's size. A segment's postings stay in memory
+# (``TermPool``) until it is written, so a segment holds at most SEGMENT_DOCS records or
+# SEGMENT_CHARS of text; Whoosh's own pool spills to disk past a limit and merges the
+# runs back posting by posting in pure Python, which made a 62k-article build a third
+# slower. Batch b goes to worker b % procs: doc numbers are deterministic for a given
+# number of processes.
 SEGMENT_DOCS = 16000
-
-# What forked workers read: inherited from the parent at fork, never pickled.
-_JOB: dict = {}
-
-
-def chunks(costs: list[int], procs: int, largest: int = SEGMENT_DOCS) -> list[tuple[int, int]]:
-    """Contiguous (start, end) ranges covering the records, a multiple of ``procs`` of
-    them, of about equal total cost (text length), each at most ``largest`` records
-    long where the costs allow."""
-    n = len(costs)
-    if not n:
-        return []
-    procs = max(1, procs)
-    parts = min(n, procs * -(-n // (procs * largest)))
-    total = sum(costs) or 1
-    out, start, acc = [], 0, 0
-    for k in range(1, parts):
-        target = total * k / parts
-        end = start
-        while end < n - (parts - k) and acc + costs[end] <= target:
-            acc += costs[end]
-            end += 1
-        end = max(end, start + 1)
-        out.append((start, end))
-        start = end
-    out.append((start, n))
-    return out
+SEGMENT_CHARS = 80_000_000
+BATCH = 128
+QUEUE_BATCHES = 4
 
 
 class TermPool:
@@ -216,36 +379,260 @@ class TermPool:
         self._fields = {}
 
 
-@dataclass
-class _Chunk:
-    start: int
-    segment: object
-    labels: dict
-    indexed: int
-    extract_seconds: float
+class SegmentBuilder:
+    """Writes documents into segments of one build directory, one segment at a time."""
+
+    def __init__(self, build_dir: str, extractor: Extractor, entities: bool, counter=None, slot: int = 0):
+        self.build_dir, self.extractor, self.entities = build_dir, extractor, entities
+        self.counter, self.slot = counter, slot
+        self.segments: list = []
+        self.seqs: list[int] = []  # stream sequence number of each document, in doc order
+        self.labels: dict[str, dict[str, dict[str, str]]] = {name: {} for name in FACET_NAMES}
+        self.extract_seconds = 0.0
+        self.writer = None
+        self._docs = self._chars = 0
+
+    def _open(self) -> None:
+        from whoosh.writing import SegmentWriter
+
+        # _lk=False: the parent's writer holds the index lock for the whole build (as
+        # Whoosh's own MpWriter does for its sub-writers).
+        self.writer = SegmentWriter(whoosh_index.open_dir(self.build_dir), _lk=False, codec=IndexCodec())
+        self.writer.pool = TermPool()
+        self._docs = self._chars = 0
+
+    def add(self, seq: int, rec: Record, keys: bytes) -> None:
+        if self.writer is None:
+            self._open()
+        t = time.perf_counter()
+        ex = self.extractor.extract(rec) if self.entities else self.extractor.extract_metadata(rec)
+        self.extract_seconds += time.perf_counter() - t
+        doc = _document(rec, ex, self.labels)
+        doc["keys"] = keys
+        self.writer.add_document(**doc)
+        self.seqs.append(seq)
+        self._docs += 1
+        self._chars += len(rec.title) + len(rec.body)
+        if self.counter is not None:
+            self.counter[self.slot] += 1
+        if self._docs >= SEGMENT_DOCS or self._chars >= SEGMENT_CHARS:
+            self.flush()
+
+    def flush(self) -> None:
+        # On an error, no writer.cancel() here: it would delete the temporary folder all
+        # writers share. The parent cancels, and build_index removes the whole build.
+        if self.writer is not None:
+            self.segments.append(self.writer._finalize_segment())
+            self.writer = None
+
+    def result(self) -> dict:
+        self.flush()
+        return {"segments": self.segments, "seqs": self.seqs, "labels": self.labels,
+                "extract_seconds": self.extract_seconds}
 
 
-def _index_chunk(bounds: tuple[int, int]) -> _Chunk:
-    """One segment of the build directory from ``records[start:end]``."""
+def _die_with_parent() -> None:
+    """Linux: this process gets SIGKILL when the parent dies (a killed build's workers
+    would otherwise live on, holding memory and the build directory)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _worker(slot: int, jobs, results, build_dir: str, extractor, entities: bool, counter) -> None:
+    _die_with_parent()
+    builder = SegmentBuilder(build_dir, extractor, entities, counter, slot)
+    try:
+        while True:
+            batch = jobs.get()
+            if batch is None:
+                break
+            for seq, rec, keys in batch:
+                builder.add(seq, rec, keys)
+        results.put((slot, "ok", builder.result()))
+    except BaseException as exc:  # sent to the parent, which fails the build with it
+        import traceback
+
+        try:
+            results.put((slot, "error", (exc, traceback.format_exc())))
+        except Exception:
+            results.put((slot, "error", (RuntimeError(repr(exc)), traceback.format_exc())))
+
+
+class _Workers:
+    """``procs`` forked worker processes fed through bounded queues (in-process for one)."""
+
+    def __init__(self, procs: int, build_dir: str, extractor: Extractor, entities: bool):
+        import multiprocessing
+
+        self.procs = procs
+        self.local = None
+        if procs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            self.local = SegmentBuilder(build_dir, extractor, entities)
+            return
+        ctx = multiprocessing.get_context("fork")
+        self.counter = ctx.RawArray("q", procs)
+        self.results = ctx.Queue()
+        self.jobs = [ctx.Queue(QUEUE_BATCHES) for _ in range(procs)]
+        self.processes = [ctx.Process(target=_worker, daemon=True,
+                                      args=(i, self.jobs[i], self.results, build_dir, extractor, entities, self.counter))
+                          for i in range(procs)]
+        for p in self.processes:
+            p.start()
+        self.done: dict[int, dict] = {}
+
+    def done_count(self) -> int:
+        if self.local is not None:
+            return len(self.local.seqs)
+        return sum(self.counter)
+
+    def send(self, n: int, batch: list) -> None:
+        if self.local is not None:
+            for item in batch:
+                self.local.add(*item)
+            return
+        q = self.jobs[n % self.procs]
+        while True:
+            try:
+                q.put(batch, timeout=0.5)
+                return
+            except queue.Full:
+                self._poll(0)
+
+    def _poll(self, timeout: float) -> None:
+        try:
+            slot, status, payload = self.results.get(timeout=timeout) if timeout else self.results.get_nowait()
+        except queue.Empty:
+            dead = [p for i, p in enumerate(self.processes) if not p.is_alive() and i not in self.done]
+            if dead:
+                raise BuildFailed(f"an indexing process died (exit code {dead[0].exitcode}); the previous index is kept")
+            return
+        if status == "error":
+            exc, trace = payload
+            sys.stderr.write(trace)
+            raise exc
+        self.done[slot] = payload
+
+    def finish(self, tick=None) -> list[dict]:
+        """Every worker's result, in worker order."""
+        if self.local is not None:
+            return [self.local.result()]
+        for q in self.jobs:
+            q.put(None)
+        while len(self.done) < self.procs:
+            self._poll(0.5)
+            if tick:
+                tick()
+        return [self.done[i] for i in range(self.procs)]
+
+    def stop(self) -> None:
+        if self.local is not None:
+            return
+        for p in self.processes:
+            if p.is_alive():
+                p.kill()
+            p.join(5)
+
+
+def _write(build_dir: Path, items, dedupe: Deduper, extractor: Extractor, procs: int, progress: bool,
+           report: BuildReport, entities: bool = True, base=None) -> dict:
+    """Stream ``items`` (records and problems) into segments of ``build_dir``, on top
+    of the generation ``base`` when adding; returns the facet labels."""
     from whoosh.writing import SegmentWriter
 
-    start, end = bounds
-    records, extractor, entities = _JOB["records"], _JOB["extractor"], _JOB["entities"]
-    # _lk=False: the parent's writer holds the index lock for the whole build (as
-    # Whoosh's own MpWriter does for its sub-writers).
-    writer = SegmentWriter(whoosh_index.open_dir(_JOB["build_dir"]), _lk=False, codec=IndexCodec())
-    writer.pool = TermPool()
     labels: dict[str, dict[str, dict[str, str]]] = {name: {} for name in FACET_NAMES}
-    spent = 0.0
-    # On an error, no writer.cancel() here: it would delete the temporary folder all
-    # writers share. The parent cancels, and build_index removes the whole build.
-    for rec in records[start:end]:
-        t = time.perf_counter()
-        ex = extractor.extract(rec) if entities else extractor.extract_metadata(rec)
-        spent += time.perf_counter() - t
-        writer.add_document(**_document(rec, ex, labels))
-    segment = writer._finalize_segment()
-    return _Chunk(start, segment, labels, end - start, spent)
+    if base is not None:
+        _link_generation(base.path, build_dir)
+        for facet, values in base.labels.items():
+            labels.setdefault(facet, {}).update(values)
+        base_count = base.doc_count
+        ix = whoosh_index.open_dir(str(build_dir))
+    else:
+        base_count = 0
+        ix = whoosh_index.create_in(str(build_dir), build_schema())
+    writer = SegmentWriter(ix, codec=IndexCodec())  # holds the lock; its own segment stays empty
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        # per document, with rate and ETA once the sources' size is known (it is not: a
+        # stream), so tqdm shows the count and the rate
+        bar = tqdm(unit="doc", desc="indexing", file=sys.stderr, mininterval=0.5, smoothing=0.1)
+    # The gazetteer trie, the tagger's tables and Whoosh's posting pool are millions of
+    # live objects that the cyclic garbage collector would walk again and again (and, in
+    # forked workers, copy page by page): frozen, they are out of its sight.
+    gc.collect()
+    gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 100)
+    workers = _Workers(procs, str(build_dir), extractor, entities)
+    shown = 0
+
+    def tick() -> None:
+        nonlocal shown
+        if bar is not None:
+            now = workers.done_count()
+            if now > shown:
+                bar.update(now - shown)
+                shown = now
+
+    try:
+        seq = sent = 0
+        batch: list = []
+        for item in items:
+            if isinstance(item, Problem):
+                report.note(item)
+                continue
+            keys = dedupe.admit(item, seq)
+            if keys is None:
+                continue
+            if item.date and parse_date(item.date) is None:
+                report.note(Problem(item.origin, f"date not understood: {item.date[:40]!r} (id {item.id}), "
+                                                 "taken from the text if it has one", fatal=False))
+            batch.append((seq, item, keys))
+            seq += 1
+            # the first batches are small, so a handful of records still reaches every worker
+            if len(batch) >= min(BATCH, sent + 1):
+                workers.send(sent, batch)
+                sent += 1
+                batch = []
+                tick()
+        if batch:
+            workers.send(sent, batch)
+        results = workers.finish(tick)
+        tick()
+        segments, docnum_of_seq = [], {}
+        offset = base_count
+        for r in results:
+            report.extract_seconds += r["extract_seconds"]
+            for facet, values in r["labels"].items():
+                for name, label in values.items():
+                    labels[facet].setdefault(name, label)
+            segments += r["segments"]
+            if dedupe.replaced_seqs:
+                docnum_of_seq.update((s, offset + i) for i, s in enumerate(r["seqs"]))
+            offset += len(r["seqs"])
+        report.indexed = offset - base_count
+        writer.commit(mergetype=lambda _writer, existing: existing + segments)
+        deleted = dedupe.replaced_docnums + [docnum_of_seq[s] for s in dedupe.replaced_seqs]
+        report.indexed -= len(dedupe.replaced_seqs)
+        report.replaced = len(dedupe.replaced_docnums)
+        _delete_and_merge(whoosh_index.open_dir(str(build_dir)), deleted)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the build folder goes anyway; keep the first error
+            writer.cancel()
+        raise
+    finally:
+        workers.stop()
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+        if bar is not None:
+            bar.close()
+    return labels
 
 
 def _document(rec: Record, ex, labels: dict) -> dict:
@@ -274,65 +661,3 @@ def _document(rec: Record, ex, labels: dict) -> dict:
     if ex.date is not None:
         doc["date"] = ex.date
     return {k: v for k, v in doc.items() if v != "" or k == "id"}
-
-
-def _chunk_results(jobs: list[tuple[int, int]], procs: int):
-    """Each chunk's result as it completes, from ``procs`` forked workers (in this
-    process when ``procs`` is 1 or fork is unavailable)."""
-    import multiprocessing
-
-    if procs <= 1 or len(jobs) == 1 or "fork" not in multiprocessing.get_all_start_methods():
-        yield from map(_index_chunk, jobs)
-        return
-    pool = multiprocessing.get_context("fork").Pool(min(procs, len(jobs)))
-    try:
-        yield from pool.imap_unordered(_index_chunk, jobs)
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
-
-
-def _write(build_dir: Path, records: list[Record], extractor: Extractor, procs: int, progress: bool,
-           report: BuildReport, entities: bool = True) -> dict:
-    ix = whoosh_index.create_in(str(build_dir), build_schema())
-    writer = ix.writer()  # holds the lock; its own segment stays empty
-    labels: dict[str, dict[str, dict[str, str]]] = {name: {} for name in FACET_NAMES}
-    done: list[_Chunk] = []
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(records), unit="doc", desc="indexing", file=sys.stderr, mininterval=0.5)
-    _JOB.update(records=records, extractor=extractor, entities=entities, build_dir=str(build_dir))
-    # The records, the gazetteer trie and Whoosh's posting pool are millions of live
-    # objects that the cyclic garbage collector would walk again and again (and, in
-    # forked workers, copy page by page): frozen, they are out of its sight.
-    gc.freeze()
-    thresholds = gc.get_threshold()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        costs = [len(r.title) + len(r.body) + 200 for r in records]  # 200: a record's own overhead
-        for chunk in _chunk_results(chunks(costs, procs, SEGMENT_DOCS), procs):
-            done.append(chunk)
-            report.indexed += chunk.indexed
-            report.extract_seconds += chunk.extract_seconds
-            for facet, values in chunk.labels.items():
-                for name, label in values.items():
-                    labels[facet].setdefault(name, label)
-            if bar is not None:
-                bar.update(chunk.indexed)
-        # Segments in record order, so document numbers follow the sources.
-        segments = [c.segment for c in sorted(done, key=lambda c: c.start)]
-        writer.commit(mergetype=lambda _writer, existing: existing + segments)
-    except BaseException:
-        with contextlib.suppress(Exception):  # the build folder goes anyway; keep the first error
-            writer.cancel()
-        raise
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-        _JOB.clear()
-        if bar is not None:
-            bar.close()
-    return labels

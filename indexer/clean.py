@@ -75,11 +75,16 @@ def _valid(dt: datetime | None) -> datetime | None:
     return dt
 
 
+_EPOCH_RE = re.compile(r"^\d{9,10}$|^\d{12,13}$")
+
+
 def parse_date(raw: str) -> datetime | None:
     """A date as written in the corpora -> naive UTC datetime; None when unknown.
 
     RFC 822 (``Sun, 18 Feb 2018 21:35:43 +0400``), ISO 8601 with or without zone,
-    ``2017-01-22T185600``, ``YYYY-MM-DD hh:mm:ss`` and ``dd/mm/yyyy``. Never a guess:
+    ``2017-01-22T185600``, ``YYYY-MM-DD hh:mm:ss``, ``dd/mm/yyyy``, epoch seconds (or
+    milliseconds), and month names in Arabic or English (``16 مارس 2019``, ``March 16,
+    2019``, ``16 Mar 2019``; ``indexer.dates``). Never a guess:
     anything else, or an impossible date, is None.
     """
     s = fold_digits(raw or "").strip()
@@ -89,7 +94,7 @@ def parse_date(raw: str) -> datetime | None:
         if s[:3].isalpha() and "," in s[:5]:
             return _valid(_utc_naive(parsedate_to_datetime(s)))
     except (TypeError, ValueError, IndexError):
-        return None
+        pass  # a weekday and a date without the time: the month-name reader below
     m = _ISO_COMPACT_RE.match(s)
     if m:
         try:
@@ -109,4 +114,9 @@ def parse_date(raw: str) -> datetime | None:
                 return _valid(datetime(y, mo, d, int(hh or 0), int(mm or 0), int(ss or 0)))
             except ValueError:
                 return None
-    return None
+    if _EPOCH_RE.match(s):
+        seconds = int(s) / (1000 if len(s) >= 12 else 1)  # 13 digits: milliseconds
+        return _valid(datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None))
+    from indexer.dates import date_with_month_name
+
+    return date_with_month_name(s)

@@ -1,4 +1,6 @@
-"""Dates written in Arabic running text: ``الأربعاء ١١ أكتوبر ٢٠١٧``, ``3 كانون الثاني 2016``."""
+"""Dates written with month names: Arabic running text (``الأربعاء ١١ أكتوبر ٢٠١٧``,
+``3 كانون الثاني 2016``) and metadata in Arabic or English (``16 مارس 2019``,
+``March 16, 2019``)."""
 from __future__ import annotations
 
 import re
@@ -33,6 +35,34 @@ def date_in_text(text: str) -> datetime | None:
     if not m:
         return None
     day, month, year = int(m.group(1)), _MONTH_OF[m.group(2)], int(m.group(3))
+    try:
+        dt = datetime(year, month, day)
+    except ValueError:
+        return None
+    return dt if 1900 <= year <= 2100 else None
+
+
+_ENGLISH = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+            "october", "november", "december"]
+_EN_MONTH = {**{m: i for i, m in enumerate(_ENGLISH, 1)}, **{m[:3]: i for i, m in enumerate(_ENGLISH, 1)},
+             "sept": 9}
+_EN_ALT = "|".join(sorted(_EN_MONTH, key=len, reverse=True))
+_EN_DMY = re.compile(rf"^(?:[a-z]+,?\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\s+({_EN_ALT})\.?,?\s+(\d{{4}})\b", re.I)
+_EN_MDY = re.compile(rf"^(?:[a-z]+,?\s+)?({_EN_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I)
+
+
+def date_with_month_name(text: str) -> datetime | None:
+    """A metadata date with a month name, Arabic or English; None when it is not one."""
+    text = text.strip()
+    m = _EN_DMY.match(text)
+    if m:
+        day, month, year = int(m.group(1)), _EN_MONTH[m.group(2).lower()], int(m.group(3))
+    else:
+        m = _EN_MDY.match(text)
+        if m:
+            day, month, year = int(m.group(2)), _EN_MONTH[m.group(1).lower()], int(m.group(3))
+        else:
+            return date_in_text(text)
     try:
         dt = datetime(year, month, day)
     except ValueError:

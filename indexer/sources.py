@@ -1,4 +1,4 @@
-"""Read articles from folders of text files and from JSONL / JSONL.gz exports.
+"""Read articles from folders and from text, JSONL / JSONL.gz / NDJSON and JSON files.
 
 Readers yield ``Record`` for every usable article and ``Problem`` for everything else
 (with the file and line), so one bad record never stops the rest.
@@ -17,6 +17,9 @@ from indexer.clean import clean_text, split_title
 
 MAX_BODY_CHARS = 2_000_000
 TEXT_SUFFIXES = (".txt",)
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".json.gz")
+JSON_SUFFIXES = (".json",)  # a JSON array of articles, or JSONL under a .json name
+SOURCE_SUFFIXES = TEXT_SUFFIXES + JSONL_SUFFIXES + JSON_SUFFIXES
 
 
 @dataclass
@@ -51,23 +54,73 @@ def read_sources(paths: list[Path]) -> Iterator[Item]:
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            yield from read_text_folder(path)
-        elif path.name.endswith((".jsonl", ".jsonl.gz", ".json.gz", ".ndjson")):
-            yield from read_jsonl(path)
-        elif path.suffix in TEXT_SUFFIXES:
-            yield from _read_text_file(path)
+            yield from read_folder(path)
         elif not path.exists():
             yield Problem(str(path), "no such file or folder")
+        elif path.name.endswith(SOURCE_SUFFIXES):
+            yield from read_file(path)
         else:
-            yield Problem(str(path), "unknown source type (expected a folder, .txt, .jsonl or .jsonl.gz)")
+            yield Problem(str(path), "unknown source type (expected a folder, " + ", ".join(SOURCE_SUFFIXES) + ")")
 
 
-def read_text_folder(folder: Path) -> Iterator[Item]:
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES)
-    if not files:
-        yield Problem(str(folder), "folder holds no .txt files")
-    for path in files:
+def read_file(path: Path) -> Iterator[Item]:
+    """Records of one source file, by its name's ending."""
+    if path.name.endswith(TEXT_SUFFIXES):
         yield from _read_text_file(path)
+    elif path.name.endswith(JSON_SUFFIXES):
+        yield from read_json(path)
+    else:
+        yield from read_jsonl(path)
+
+
+def folder_files(folder: Path) -> tuple[list[Path], list[Problem]]:
+    """(the source files of a folder, recursively, sorted; a problem for everything
+    else in it): regular files with a source ending, inside the folder (a symbolic link
+    leading out of it is refused, as are FIFOs, devices and sockets)."""
+    root = folder.resolve()
+    files, skipped = [], []
+    for path in sorted(folder.rglob("*")):
+        if path.is_dir():
+            continue
+        if path.is_symlink():
+            target = path.resolve()
+            if not target.is_relative_to(root):
+                skipped.append(Problem(str(path), "symbolic link leading out of the folder, skipped"))
+                continue
+        if not path.is_file():
+            skipped.append(Problem(str(path), "not a regular file (FIFO, device or socket), skipped"))
+        elif not path.name.endswith(SOURCE_SUFFIXES):
+            skipped.append(Problem(str(path), "not a source file (expected " + ", ".join(SOURCE_SUFFIXES) + "), skipped"))
+        else:
+            files.append(path)
+    return files, skipped
+
+
+def read_folder(folder: Path) -> Iterator[Item]:
+    files, skipped = folder_files(folder)
+    yield from skipped
+    if not files:
+        yield Problem(str(folder), "folder holds no source files (" + ", ".join(SOURCE_SUFFIXES) + ")")
+    for path in files:
+        yield from read_file(path)
+
+
+
+
+def inventory(paths: list[Path]) -> list[dict]:
+    """What a build of ``paths`` reads: every source file with its size and mtime (what
+    ``mirsad index --unless-current`` compares to decide whether the index is stale)."""
+    out = []
+    for path in paths:
+        path = Path(path)
+        files = folder_files(path)[0] if path.is_dir() else [path]
+        for f in files:
+            try:
+                st = f.stat()
+                out.append({"path": str(f.resolve()), "size": st.st_size, "mtime": int(st.st_mtime)})
+            except OSError:
+                out.append({"path": str(f), "size": None, "mtime": None})
+    return out
 
 
 def decode_bytes(data: bytes) -> tuple[str | None, str]:
@@ -166,6 +219,36 @@ def read_jsonl(path: Path) -> Iterator[Item]:
                 yield from _from_json(obj, origin)
     except (EOFError, OSError, zlib.error) as exc:
         yield Problem(f"{path}:{lineno + 1}", f"file is truncated or corrupt after line {lineno}: {exc}")
+
+
+def read_json(path: Path) -> Iterator[Item]:
+    """A ``.json`` file: one JSON array of article objects, or JSONL under that name."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096).lstrip()
+    except OSError as exc:
+        yield Problem(str(path), f"cannot open: {exc.strerror}")
+        return
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[3:].lstrip()
+    if not head.startswith(b"["):
+        yield from read_jsonl(path)
+        return
+    try:
+        items = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        yield Problem(str(path), f"not UTF-8 (byte {exc.start})")
+        return
+    except (json.JSONDecodeError, RecursionError) as exc:
+        where = f"{path}:{exc.lineno}" if isinstance(exc, json.JSONDecodeError) else str(path)
+        yield Problem(where, f"malformed JSON: {getattr(exc, 'msg', 'nested too deeply')}")
+        return
+    for n, obj in enumerate(items, 1):
+        origin = f"{path}:[{n}]"
+        if not isinstance(obj, dict):
+            yield Problem(origin, f"expected a JSON object, got {type(obj).__name__}")
+            continue
+        yield from _from_json(obj, origin)
 
 
 def _text_field(obj: dict, name: str) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.columns import FixedBytesColumn
+from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.formats import Frequency, Positions
 from whoosh.system import pack_uint
 
@@ -98,6 +99,9 @@ class IndexCodec(W3Codec):
         return GroupedFieldWriter(self, storage, segment)
 
 
+KEYS_BYTES = 48  # three 16-byte hashes
+
+
 def build_schema() -> Schema:
     """Stemmed and exact-form copies of title and body, their roots, facets and display
     fields."""
@@ -119,4 +123,7 @@ def build_schema() -> Schema:
         author=STORED(),
         category=STORED(),
         mentions=STORED(),  # [[start, end, facet, value], ...] in the body, for the document page
+        # id, URL and body hashes (indexer.build.record_keys): what `mirsad index --add`
+        # checks new articles against; a column, so Whoosh keeps it aligned through merges
+        keys=COLUMN(FixedBytesColumn(KEYS_BYTES, default=bytes(KEYS_BYTES))),
     )

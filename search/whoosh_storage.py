@@ -130,6 +130,17 @@ class WhooshStorage:
                     out[offset + i] = (value - _EPOCH) // 1_000_000
         return out
 
+    def keys(self) -> list[bytes] | None:
+        """The ``keys`` column per doc number (deleted ones included), or None for an
+        index written before the column existed."""
+        if not all(sub.has_column("keys") for sub, _ in self._leaves if sub.doc_count_all()):
+            return None
+        out: list[bytes] = []
+        for sub, _offset in self._leaves:
+            if sub.doc_count_all():
+                out.extend(sub.column_reader("keys", translate=False))
+        return out
+
     def terms(self, field: str) -> list[str]:
         if field not in self.schema:
             return []

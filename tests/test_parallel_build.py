@@ -6,7 +6,7 @@ import pytest
 from whoosh import index as whoosh_index
 
 import indexer.build as build_module
-from indexer.build import TermPool, build_index, chunks
+from indexer.build import Deduper, TermPool, build_index
 from indexer.extract import Extractor
 from indexer.sources import read_sources
 from search import store
@@ -15,24 +15,6 @@ from search.index import IndexHandle
 from search.schema import FACET_NAMES, build_schema
 
 TEXT_FIELDS = ("title", "body", "title_exact", "body_exact", "root", "place", "actor", "outlet")
-
-
-@pytest.mark.parametrize("n, procs, largest", [
-    (0, 2, 16000), (1, 2, 16000), (3, 4, 16000), (999, 2, 16000), (62_500, 2, 16000), (62_500, 1, 16000),
-    (5000, 4, 300),
-])
-def test_chunks_are_contiguous_and_balanced(corpus_records, n, procs, largest):
-    """On real article lengths: every record once, in order; a multiple of ``procs``
-    ranges of about equal text length."""
-    lengths = [len(r.get("title", "")) + len(r.get("body", "")) + 200 for r in corpus_records]
-    costs = [lengths[i % len(lengths)] for i in range(n)]
-    parts = chunks(costs, procs, largest)
-    assert [i for a, b in parts for i in range(a, b)] == list(range(n))
-    if n >= procs:
-        assert len(parts) % procs == 0 and len(parts) >= -(-n // largest)
-    if n > 100:
-        totals = [sum(costs[a:b]) for a, b in parts]
-        assert max(totals) - min(totals) <= 2 * max(costs)
 
 
 def _postings(reader, fieldname):
@@ -61,21 +43,29 @@ def test_segments_hold_what_whoosh_would_write(tmp_path, small_records, monkeypa
     extractor = Extractor()
     ours = tmp_path / "ours"
     ours.mkdir()
-    build_module._write(ours, small_records, extractor, 2, False, build_module.BuildReport())
+    report = build_module.BuildReport()
+    build_module._write(ours, iter(small_records), Deduper(report), extractor, 2, False, report)
 
+    # the same documents, in the order the workers numbered them, through a plain writer
+    with whoosh_index.open_dir(str(ours)).reader() as a:
+        order = [d["id"] for d in a.all_stored_fields()]
+    by_id = {r.id: r for r in small_records}
+    assert report.indexed == len(order) == len(set(order)) == len(small_records) - sum(report.duplicates.values())
     plain = tmp_path / "plain"
     plain.mkdir()
     ix = whoosh_index.create_in(str(plain), build_schema())
     writer = ix.writer()  # Whoosh's PostingPool and default codec
-    for rec in small_records:
-        writer.add_document(**build_module._document(rec, extractor.extract(rec), {f: {} for f in FACET_NAMES}))
+    for doc_id in order:
+        rec = by_id[doc_id]
+        doc = build_module._document(rec, extractor.extract(rec), {f: {} for f in FACET_NAMES})
+        writer.add_document(**doc, keys=b"".join(build_module.record_keys(rec)))
     writer.commit()
 
     with whoosh_index.open_dir(str(ours)).reader() as a, ix.reader() as b:
         assert len(list(a.leaf_readers())) >= 4  # really several segments
-        assert a.doc_count() == b.doc_count() == len(small_records)
-        assert [d["id"] for d in a.all_stored_fields()] == [r.id for r in small_records]
+        assert a.doc_count() == b.doc_count() == len(order)
         assert list(a.all_stored_fields()) == list(b.all_stored_fields())
+        assert list(a.column_reader("keys")) == list(b.column_reader("keys"))
         for name in TEXT_FIELDS:
             assert _postings(a, name) == _postings(b, name), name
             assert [a.doc_field_length(d, name) for d in range(a.doc_count())] == \

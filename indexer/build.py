@@ -445,6 +445,7 @@ def _die_with_parent() -> None:
 
 def _worker(slot: int, jobs, results, build_dir: str, extractor, entities: bool, counter) -> None:
     _die_with_parent()
+    store.release_inherited_locks()
     builder = SegmentBuilder(build_dir, extractor, entities, counter, slot)
     try:
         while True:
@@ -536,6 +537,10 @@ class _Workers:
             if p.is_alive():
                 p.kill()
             p.join(5)
+        # batches still queued for a killed worker must not hold the exit (feeder threads)
+        for q in [*self.jobs, self.results]:
+            q.cancel_join_thread()
+            q.close()
 
 
 def _write(build_dir: Path, items, dedupe: Deduper, extractor: Extractor, procs: int, progress: bool,

@@ -63,9 +63,25 @@ def build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise IndexUnavailable(f"another build is running in {index_dir}") from None
+        _held_locks.add(fh.fileno())
         yield
     finally:
+        _held_locks.discard(fh.fileno())
         fh.close()
+
+
+_held_locks: set[int] = set()
+
+
+def release_inherited_locks() -> None:
+    """In a forked build worker: close the build lock's inherited descriptors, so the
+    lock ends with the build's parent and not with its last worker."""
+    for fd in list(_held_locks):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _held_locks.clear()
 
 
 def clean_stale_builds(index_dir: Path) -> list[Path]:

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -124,6 +125,18 @@ def test_nothing_to_index_fails_clearly(tmp_path):
     assert proc.returncode == 1 and "nothing to index" in proc.stderr and "bad.jsonl:1" in proc.stderr
 
 
+def _processes_with(arg: str) -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if arg in (d / "cmdline").read_bytes().decode(errors="replace").split("\0"):
+                    out.append(int(d.name))
+            except OSError:
+                pass
+    return out
+
+
 def test_killed_build_leaves_previous_index_and_is_cleaned(tmp_path, seeds_dir):
     """SIGKILL mid-build: the old index still serves; the next build removes the debris."""
     index_dir = tmp_path / "ix"
@@ -139,6 +152,11 @@ def test_killed_build_leaves_previous_index_and_is_cleaned(tmp_path, seeds_dir):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert list(index_dir.glob(".build-*")), "the kill came too late to leave a half-written build"
+    # its forked workers (same command line) die with it
+    deadline = time.time() + 3
+    while _processes_with(str(big)) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not _processes_with(str(big))
     assert os.readlink(index_dir / store.CURRENT) == before
     assert ids_for_query(IndexHandle(index_dir).get(), "داعش") == hits
     report = build_index([seeds_dir], index_dir, progress=False)

@@ -48,6 +48,11 @@ def _index(args) -> int:
     except KeyboardInterrupt:
         print("mirsad index: interrupted; the previous index (if any) is untouched", file=sys.stderr)
         return 130
+    except OSError as exc:  # disk full, permissions...: one line, the previous index serves on
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"mirsad index: cannot write the index: {exc.strerror or exc}{where}; "
+              "the previous index (if any) is untouched", file=sys.stderr)
+        return 1
     print(report.summary(), file=sys.stderr)
     for problem in report.problems[: args.show_problems]:
         print(f"  {problem}", file=sys.stderr)

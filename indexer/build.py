@@ -21,7 +21,7 @@ from whoosh import index as whoosh_index
 
 from indexer.extract import Extractor
 from indexer.clean import parse_date
-from indexer.sources import Problem, Record, inventory, read_sources
+from indexer.sources import Problem, Record, estimate_records, inventory, printable_path, read_sources
 from search import store
 from search.arabic import ANALYSIS_VERSION
 from search.codec import GroupedPostings
@@ -194,8 +194,9 @@ def build_index(sources: list[Path], index_dir: Path, procs: int | None = None, 
         extractor = extractor or Extractor()
         build_dir = store.new_build_dir(index_dir)
         try:
-            labels = _write(build_dir, read_sources([Path(s) for s in sources]), dedupe, extractor, procs,
-                            progress, report, entities, base)
+            paths = [Path(s) for s in sources]
+            labels = _write(build_dir, read_sources(paths), dedupe, extractor, procs, progress, report, entities,
+                            base, estimate_records(paths) if progress else None)
             report.seconds = time.perf_counter() - t0
             if not report.indexed and not dedupe.replaced_docnums and base is not None:
                 # a daily batch of articles already indexed: nothing to publish
@@ -204,11 +205,11 @@ def build_index(sources: list[Path], index_dir: Path, procs: int | None = None, 
                 return report
             if not report.indexed and not dedupe.replaced_docnums:
                 raise BuildFailed("nothing to index: " + ("; ".join(report.problems[:5]) or "the sources hold no articles"))
-            info = {"sources": [str(s) for s in sources], "inputs": inventory(sources),
+            info = {"sources": [printable_path(s) for s in sources], "inputs": inventory(sources),
                     "built": time.strftime("%Y-%m-%dT%H:%M:%S"), "analysis": ANALYSIS_VERSION, **report.as_json()}
             if base is not None:  # what a full build read stays what --unless-current compares
                 info.update(sources=base.build.get("sources", []), inputs=base.build.get("inputs", []),
-                            added=base.build.get("added", []) + [{"sources": [str(s) for s in sources],
+                            added=base.build.get("added", []) + [{"sources": [printable_path(s) for s in sources],
                                                                    "inputs": inventory(sources),
                                                                    "indexed": report.indexed,
                                                                    "replaced": report.replaced}])
@@ -514,7 +515,8 @@ class _Workers:
             return
         if status == "error":
             exc, trace = payload
-            sys.stderr.write(trace)
+            if not isinstance(exc, (OSError, KeyboardInterrupt)):  # a bug: where it happened matters
+                sys.stderr.write(trace)
             raise exc
         self.done[slot] = payload
 
@@ -544,7 +546,7 @@ class _Workers:
 
 
 def _write(build_dir: Path, items, dedupe: Deduper, extractor: Extractor, procs: int, progress: bool,
-           report: BuildReport, entities: bool = True, base=None) -> dict:
+           report: BuildReport, entities: bool = True, base=None, estimate: int | None = None) -> dict:
     """Stream ``items`` (records and problems) into segments of ``build_dir``, on top
     of the generation ``base`` when adding; returns the facet labels."""
     from whoosh.writing import SegmentWriter
@@ -564,9 +566,9 @@ def _write(build_dir: Path, items, dedupe: Deduper, extractor: Extractor, procs:
     if progress:
         from tqdm import tqdm
 
-        # per document, with rate and ETA once the sources' size is known (it is not: a
-        # stream), so tqdm shows the count and the rate
-        bar = tqdm(unit="doc", desc="indexing", file=sys.stderr, mininterval=0.5, smoothing=0.1)
+        # moves per document the workers finish; the total (for the ETA) is the sources'
+        # line count, so duplicates and skipped lines end the bar a little short of it
+        bar = tqdm(total=estimate, unit="doc", desc="indexing", file=sys.stderr, mininterval=0.5, smoothing=0.1)
     # The gazetteer trie, the tagger's tables and Whoosh's posting pool are millions of
     # live objects that the cyclic garbage collector would walk again and again (and, in
     # forked workers, copy page by page): frozen, they are out of its sight.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import json
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,11 +57,13 @@ def read_sources(paths: list[Path]) -> Iterator[Item]:
         if path.is_dir():
             yield from read_folder(path)
         elif not path.exists():
-            yield Problem(str(path), "no such file or folder")
+            yield Problem(printable_path(path), "no such file or folder")
+        elif not path.is_file():
+            yield Problem(printable_path(path), "not a regular file (FIFO, device or socket), skipped")
         elif path.name.endswith(SOURCE_SUFFIXES):
             yield from read_file(path)
         else:
-            yield Problem(str(path), "unknown source type (expected a folder, " + ", ".join(SOURCE_SUFFIXES) + ")")
+            yield Problem(printable_path(path), "unknown source type (expected a folder, " + ", ".join(SOURCE_SUFFIXES) + ")")
 
 
 def read_file(path: Path) -> Iterator[Item]:
@@ -85,12 +88,12 @@ def folder_files(folder: Path) -> tuple[list[Path], list[Problem]]:
         if path.is_symlink():
             target = path.resolve()
             if not target.is_relative_to(root):
-                skipped.append(Problem(str(path), "symbolic link leading out of the folder, skipped"))
+                skipped.append(Problem(printable_path(path), "symbolic link leading out of the folder, skipped"))
                 continue
         if not path.is_file():
-            skipped.append(Problem(str(path), "not a regular file (FIFO, device or socket), skipped"))
+            skipped.append(Problem(printable_path(path), "not a regular file (FIFO, device or socket), skipped"))
         elif not path.name.endswith(SOURCE_SUFFIXES):
-            skipped.append(Problem(str(path), "not a source file (expected " + ", ".join(SOURCE_SUFFIXES) + "), skipped"))
+            skipped.append(Problem(printable_path(path), "not a source file (expected " + ", ".join(SOURCE_SUFFIXES) + "), skipped"))
         else:
             files.append(path)
     return files, skipped
@@ -107,6 +110,27 @@ def read_folder(folder: Path) -> Iterator[Item]:
 
 
 
+def estimate_records(paths: list[Path]) -> int | None:
+    """About how many records the sources hold (lines of JSONL, text files), for the
+    progress bar's ETA; None when a source does not say (a JSON array). One pass over
+    the bytes, ~1% of a build."""
+    total = 0
+    for path in paths:
+        path = Path(path)
+        for f in (folder_files(path)[0] if path.is_dir() else [path]):
+            if f.name.endswith(TEXT_SUFFIXES):
+                total += 1
+                continue
+            if f.name.endswith(JSON_SUFFIXES):
+                return None
+            try:
+                with _open_lines(f) as fh:
+                    total += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+            except (OSError, EOFError, zlib.error):
+                continue
+    return total
+
+
 def inventory(paths: list[Path]) -> list[dict]:
     """What a build of ``paths`` reads: every source file with its size and mtime (what
     ``mirsad index --unless-current`` compares to decide whether the index is stale)."""
@@ -117,9 +141,9 @@ def inventory(paths: list[Path]) -> list[dict]:
         for f in files:
             try:
                 st = f.stat()
-                out.append({"path": str(f.resolve()), "size": st.st_size, "mtime": int(st.st_mtime)})
+                out.append({"path": printable_path(f.resolve()), "size": st.st_size, "mtime": int(st.st_mtime)})
             except OSError:
-                out.append({"path": str(f), "size": None, "mtime": None})
+                out.append({"path": printable_path(f), "size": None, "mtime": None})
     return out
 
 
@@ -168,18 +192,18 @@ def _read_text_file(path: Path) -> Iterator[Item]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        yield Problem(str(path), f"cannot read: {exc.strerror}")
+        yield Problem(printable_path(path), f"cannot read: {exc.strerror}")
         return
     text, how = decode_bytes(data)
     if text is None:
-        yield Problem(str(path), how)
+        yield Problem(printable_path(path), how)
         return
     text = clean_text(text)
     if not text.strip():
-        yield Problem(str(path), "empty file")
+        yield Problem(printable_path(path), "empty file")
         return
     title, body = split_title(text)
-    record = Record(id=path.stem, title=title, body=body, origin=str(path), from_text_file=True)
+    record = Record(id=valid_unicode(path.stem)[0], title=title, body=body, origin=printable_path(path), from_text_file=True)
     yield from _checked(record)
 
 
@@ -189,18 +213,39 @@ def _open_lines(path: Path):
     return open(path, "rb")
 
 
+# A compressed source expands at most this many times (news JSONL compresses 3-6x; a
+# file of newlines or one repeated byte, a thousand times and more), and one record is at
+# most MAX_RECORD_BYTES: past either, the rest of the file is refused with its line.
+MAX_EXPANSION = 100
+MAX_RECORD_BYTES = 64 * 2**20
+
+
 def read_jsonl(path: Path) -> Iterator[Item]:
     """One record per line; fields as in ../shared/corpus/README.md."""
+    name = printable_path(path)
     try:
         fh = _open_lines(path)
     except OSError as exc:
-        yield Problem(str(path), f"cannot open: {exc.strerror}")
+        yield Problem(name, f"cannot open: {exc.strerror}")
         return
-    lineno = 0
+    compressed = isinstance(fh, gzip.GzipFile)
+    lineno = read = 0
     try:
         with fh:
-            for lineno, raw in enumerate(fh, 1):
-                origin = f"{path}:{lineno}"
+            while True:
+                raw = fh.readline(MAX_RECORD_BYTES + 1)
+                if not raw:
+                    break
+                lineno += 1
+                read += len(raw)
+                origin = f"{name}:{lineno}"
+                if len(raw) > MAX_RECORD_BYTES and not raw.endswith(b"\n"):
+                    yield Problem(origin, f"record longer than {MAX_RECORD_BYTES // 2**20} MB: the rest of the file is skipped")
+                    return
+                if compressed and read > 2**24 and read > MAX_EXPANSION * max(fh.fileobj.tell(), 1):
+                    yield Problem(origin, f"decompresses more than {MAX_EXPANSION} times its size (not news text): "
+                                          "the rest of the file is skipped")
+                    return
                 if not raw.strip():
                     continue
                 try:
@@ -213,12 +258,15 @@ def read_jsonl(path: Path) -> Iterator[Item]:
                 except json.JSONDecodeError as exc:
                     yield Problem(origin, f"malformed JSON: {exc.msg} at column {exc.colno}")
                     continue
+                except RecursionError:
+                    yield Problem(origin, "JSON nested too deeply")
+                    continue
                 if not isinstance(obj, dict):
                     yield Problem(origin, f"expected a JSON object, got {type(obj).__name__}")
                     continue
                 yield from _from_json(obj, origin)
     except (EOFError, OSError, zlib.error) as exc:
-        yield Problem(f"{path}:{lineno + 1}", f"file is truncated or corrupt after line {lineno}: {exc}")
+        yield Problem(f"{name}:{lineno + 1}", f"file is truncated or corrupt after line {lineno}: {exc}")
 
 
 def read_json(path: Path) -> Iterator[Item]:
@@ -227,7 +275,7 @@ def read_json(path: Path) -> Iterator[Item]:
         with open(path, "rb") as fh:
             head = fh.read(4096).lstrip()
     except OSError as exc:
-        yield Problem(str(path), f"cannot open: {exc.strerror}")
+        yield Problem(printable_path(path), f"cannot open: {exc.strerror}")
         return
     if head.startswith(codecs.BOM_UTF8):
         head = head[3:].lstrip()
@@ -237,10 +285,10 @@ def read_json(path: Path) -> Iterator[Item]:
     try:
         items = json.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        yield Problem(str(path), f"not UTF-8 (byte {exc.start})")
+        yield Problem(printable_path(path), f"not UTF-8 (byte {exc.start})")
         return
     except (json.JSONDecodeError, RecursionError) as exc:
-        where = f"{path}:{exc.lineno}" if isinstance(exc, json.JSONDecodeError) else str(path)
+        where = f"{printable_path(path)}:{exc.lineno}" if isinstance(exc, json.JSONDecodeError) else printable_path(path)
         yield Problem(where, f"malformed JSON: {getattr(exc, 'msg', 'nested too deeply')}")
         return
     for n, obj in enumerate(items, 1):
@@ -262,13 +310,46 @@ def _text_field(obj: dict, name: str) -> str:
     return str(value) if not isinstance(value, dict) else ""
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+MAX_ID_CHARS = 1000
+
+
+def valid_unicode(text: str) -> tuple[str, int]:
+    """(text with lone surrogates — what a truncated emoji or a bad escape becomes —
+    replaced by U+FFFD, how many were replaced)."""
+    if not _SURROGATE_RE.search(text):
+        return text, 0
+    return _SURROGATE_RE.subn("\ufffd", text)
+
+
+def printable_path(path) -> str:
+    """A path for reports: a file name that is not UTF-8 shows U+FFFD, never fails to print."""
+    return valid_unicode(str(path))[0]
+
+
 def _from_json(obj: dict, origin: str) -> Iterator[Item]:
     raw_id = obj.get("id")
     if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()) or isinstance(raw_id, (dict, list, bool)):
         yield Problem(origin, "missing id")
         return
+    # the id is kept exactly as written (two distinct ids never collide); only made
+    # valid Unicode, and refused, not cut, when too long
+    doc_id, bad = valid_unicode(str(raw_id))
+    if bad:
+        yield Problem(origin, f"id has {bad} invalid character(s) (lone surrogates), replaced by U+FFFD", fatal=False)
+    if len(doc_id) > MAX_ID_CHARS:
+        yield Problem(origin, f"id of {len(doc_id):,} characters is longer than {MAX_ID_CHARS:,}: record skipped")
+        return
+    fixed = 0
+    for name in ("title", "body", "outlet", "date", "author", "url", "category"):
+        value = obj.get(name)
+        if isinstance(value, str):
+            obj[name], n = valid_unicode(value)
+            fixed += n
+    if fixed:
+        yield Problem(origin, f"{fixed} invalid character(s) (lone surrogates) replaced by U+FFFD (id {doc_id})", fatal=False)
     record = Record(
-        id=clean_text(str(raw_id)).strip()[:200],
+        id=doc_id,
         title=" ".join(clean_text(_text_field(obj, "title")).split()),
         body=clean_text(_text_field(obj, "body")),
         outlet=clean_text(_text_field(obj, "outlet")).strip(),

@@ -85,8 +85,11 @@ def _int_param(args: Mapping, name: str, default: int, low: int, high: int) -> i
     raw = args.get(name)
     if raw is None or raw == "":
         return default
+    text = str(raw).strip()
     try:
-        value = int(str(raw).strip())
+        if not (text.isascii() and text.lstrip("-").isdigit()):  # int() also takes "1_0" and "٣"
+            raise ValueError(text)
+        value = int(text)
     except ValueError:
         raise BadRequest("bad_parameter", name, f"'{name}' must be a whole number, got {str(raw)[:40]!r}") from None
     if not low <= value <= high:
@@ -156,17 +159,35 @@ def _entities(gen: Generation, stored: dict, facet: str) -> list[dict]:
             for v in raw.split(FACET_SEP) if v]
 
 
+# A result shows at most this much of a title (the document page shows all of it): a
+# record with a 20 MB title must not make every search that finds it 20 MB.
+MAX_HIT_TITLE = 500
+
+
+def _bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
+
+
+def link_url(url: str | None) -> str | None:
+    """A record's URL when it may become a link (http or https), else None: a
+    ``javascript:`` or ``data:`` URL from a source is never served as a link."""
+    if not url:
+        return None
+    scheme = url.split(":", 1)[0].strip().lower() if ":" in url else ""
+    return url if scheme in ("http", "https") else None
+
+
 def _hit(gen: Generation, docnum: int, score: float | None, pq: ParsedQuery | None) -> dict:
     stored = gen.store.stored(docnum)
     body = stored.get("body") or ""
     outlet = stored.get("outlet") or ""
     return {
         "id": stored.get("id"),
-        "title": stored.get("title") or "",
+        "title": _bounded(stored.get("title") or "", MAX_HIT_TITLE),
         "outlet": outlet or None,
         "outlet_label": gen.label("outlet", outlet)["ar"] if outlet else None,
         "date": _format_date(int(gen.dates[docnum])),
-        "url": stored.get("url") or None,
+        "url": link_url(stored.get("url")),
         "places": _entities(gen, stored, "place"),
         "actors": _entities(gen, stored, "actor"),
         "snippet": snippet(body, pq.stems, pq.forms) if pq else snippet(body, frozenset(), frozenset()),
@@ -275,6 +296,8 @@ def search_document(gen: Generation, req: SearchRequest, base: str = "/api/searc
             values["outlet"].add(hit["outlet"])
         values["place"].update(p["value"] for p in hit["places"])
         values["actor"].update(a["value"] for a in hit["actors"])
+    for hit in result["hits"]:
+        hit["doc_url"] = doc_url(hit["id"], q=req.q)
     result["filter_urls"] = {facet: {v: url(filters={**req.filters, facet: [v]}, page=1) for v in vs}
                              for facet, vs in values.items()}
     return result
@@ -354,7 +377,7 @@ def get_document(gen: Generation, doc_id: str, q: str = "") -> dict | None:
         "outlet": stored.get("outlet") or None,
         "outlet_label": gen.label("outlet", stored["outlet"])["ar"] if stored.get("outlet") else None,
         "date": _format_date(int(gen.dates[docnum])),
-        "url": stored.get("url") or None,
+        "url": link_url(stored.get("url")),
         "author": stored.get("author") or None,
         "category": stored.get("category") or None,
         "body": body,
@@ -364,6 +387,13 @@ def get_document(gen: Generation, doc_id: str, q: str = "") -> dict | None:
         "actors": _entities(gen, stored, "actor"),
         "countries": _entities(gen, stored, "country"),
     }
+
+
+def doc_url(doc_id: str, api: bool = False, q: str = "") -> str:
+    """The link to a document: its id as a query parameter, so any id (``..``, a leading
+    ``/``, ``?``, ``#``) reaches its page; ``/doc/<id>`` paths stay served."""
+    params = {"id": doc_id, **({"q": q} if q else {})}
+    return ("/api/doc?" if api else "/doc?") + urlencode(params)
 
 
 def _filter_url(facet: str, value: str) -> str:

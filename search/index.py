@@ -107,6 +107,8 @@ class IndexHandle:
         self._gen: Generation | None = None
         self._target: str | None = None
         self._lock = threading.Lock()
+        self._failed: str | None = None  # a target that failed to open
+        self.error: str | None = None  # why, while an older generation serves
 
     def get(self) -> Generation:
         try:
@@ -118,7 +120,17 @@ class IndexHandle:
         with self._lock:
             if target is not None and target == self._target and self._gen is not None:
                 return self._gen
-            path = store.current_generation(self.index_dir)  # raises a clear IndexUnavailable
-            self._gen = open_generation(path)
-            self._target = target
+            if target is not None and target == self._failed:
+                return self._gen  # already found unreadable: the previous one serves on
+            try:
+                path = store.current_generation(self.index_dir)  # raises a clear IndexUnavailable
+                gen = open_generation(path)
+            except store.IndexUnavailable as exc:
+                if self._gen is None:
+                    raise
+                # a published generation that cannot be opened: keep serving the last good
+                # one, and say so in /api/health
+                self._failed, self.error = target, str(exc)
+                return self._gen
+            self._gen, self._target, self._failed, self.error = gen, target, None, None
             return self._gen

@@ -102,15 +102,25 @@ def new_build_dir(index_dir: Path) -> Path:
 def publish(index_dir: Path, build_dir: Path, labels: dict, build_info: dict) -> Path:
     """Make a finished build the current generation (atomically) and prune old ones."""
     index_dir = Path(index_dir)
+    link = index_dir / CURRENT
+    if link.exists() and not link.is_symlink():
+        raise IndexUnavailable(f"{link} is a real directory or file, not the link a build publishes: "
+                               f"move it away, then build again")
     (build_dir / LABELS_FILE).write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
     (build_dir / BUILD_FILE).write_text(json.dumps(build_info, ensure_ascii=False, indent=1), encoding="utf-8")
     final = index_dir / f"gen-{_stamp()}"
     os.rename(build_dir, final)
     tmp_link = index_dir / f".{CURRENT}-{os.getpid()}"
-    if tmp_link.is_symlink():
-        tmp_link.unlink()
-    os.symlink(final.name, tmp_link)
-    os.replace(tmp_link, index_dir / CURRENT)
+    try:
+        if tmp_link.is_symlink():
+            tmp_link.unlink()
+        os.symlink(final.name, tmp_link)
+        os.replace(tmp_link, link)
+    except BaseException:  # not published: remove what this build wrote
+        shutil.rmtree(final, ignore_errors=True)
+        if tmp_link.is_symlink():
+            tmp_link.unlink()
+        raise
     _fsync_dir(index_dir)
     prune(index_dir)
     return final

@@ -83,7 +83,7 @@ def test_search_drill_down_and_open(page, server):
     assert facet_counts(page, "place")["الموصل"] == 2  # disjunctive: own facet unchanged
 
     page.locator("li.hit h3 a").first.click()
-    page.wait_for_url(re.compile(r"/doc/"))
+    page.wait_for_url(re.compile(r"/doc\?id="))
     assert page.locator("article.doc h1").inner_text()
     assert page.locator("article.doc mark").count() >= 1  # the query is highlighted
     chips = page.locator("article.doc .chip.place").all_inner_texts()

@@ -6,11 +6,12 @@ never disagree.
 """
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+import re
+from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from search.engine import BadRequest, get_document, parse_request, search_document
+from search.engine import BadRequest, doc_url, get_document, parse_request, search_document
 from search.index import STALE_ANALYSIS, Generation
 from search.schema import FACETS
 from search.store import IndexUnavailable
@@ -29,12 +30,21 @@ def _error(code: str, message: str, status: int, param: str | None = None):
     return body, status
 
 
+_ABS_PATH = re.compile(r"(?<![\w.])/(?:[^\s/:'\"`]+/)+([^\s/:'\"`]*)")
+
+
+def public_message(exc: Exception) -> str:
+    """An error's message without absolute paths (only their last part): what the
+    server's files are called is not the client's business."""
+    return _ABS_PATH.sub(lambda m: m.group(1) or "/", str(exc))
+
+
 def search_payload(api: bool):
     """The search document for the current request (shared by page and API)."""
     try:
         gen = _generation()
     except IndexUnavailable as exc:
-        return _error("index_unavailable", str(exc), 503)
+        return _error("index_unavailable", public_message(exc), 503)
     try:
         return search_document(gen, parse_request(request.args), "/api/search" if api else "/search"), 200
     except BadRequest as exc:
@@ -45,7 +55,7 @@ def doc_payload(doc_id: str):
     try:
         gen = _generation()
     except IndexUnavailable as exc:
-        return _error("index_unavailable", str(exc), 503)
+        return _error("index_unavailable", public_message(exc), 503)
     try:
         doc = get_document(gen, doc_id, request.args.get("q", ""))
     except BadRequest as exc:
@@ -53,7 +63,7 @@ def doc_payload(doc_id: str):
     if doc is None:
         return _error("not_found", f"no document with id {doc_id[:200]!r}", 404, "id")
     doc["links"] = {
-        "html": "/doc/" + quote(doc_id, safe=""), "json": "/api/doc/" + quote(doc_id, safe=""),
+        "html": doc_url(doc_id), "json": doc_url(doc_id, api=True),
         "place": {p["value"]: "/search?" + urlencode({"place": p["value"]}) for p in doc["places"]},
         "actor": {a["value"]: "/search?" + urlencode({"actor": a["value"]}) for a in doc["actors"]},
         "outlet": "/search?" + urlencode({"outlet": doc["outlet"]}) if doc["outlet"] else None,
@@ -80,14 +90,31 @@ def search_api():
     return jsonify(payload), status
 
 
+def _id_param():
+    doc_id = request.args.get("id")
+    if doc_id is None:
+        return None, (_error("bad_parameter", "the 'id' parameter is required", 400, "id"))
+    return doc_id, None
+
+
+@bp.get("/doc")
 @bp.get("/doc/<path:doc_id>")
-def doc_page(doc_id: str):
+def doc_page(doc_id: str | None = None):
+    if doc_id is None:
+        doc_id, error = _id_param()
+        if error:
+            return _page("doc.html", *error)
     payload, status = doc_payload(doc_id)
     return _page("doc.html", payload, status)
 
 
+@bp.get("/api/doc")
 @bp.get("/api/doc/<path:doc_id>")
-def doc_api(doc_id: str):
+def doc_api(doc_id: str | None = None):
+    if doc_id is None:
+        doc_id, error = _id_param()
+        if error:
+            return jsonify(error[0]), error[1]
     payload, status = doc_payload(doc_id)
     return jsonify(payload), status
 
@@ -97,11 +124,14 @@ def health():
     try:
         gen = _generation()
     except IndexUnavailable as exc:
-        return jsonify({"status": "unavailable", "error": str(exc)}), 503
+        return jsonify({"status": "unavailable", "error": public_message(exc)}), 503
     out = {"status": "ok", "documents": gen.live_count, "generation": gen.path.name,
            "built": gen.build.get("built"), "analysis_current": gen.analysis_current}
     if not gen.analysis_current:
         out["warning"] = STALE_ANALYSIS
+    failed = current_app.extensions["mirsad"].error
+    if failed:  # the newest generation could not be opened: an older one serves
+        out.update(status="degraded", error=public_message(RuntimeError(failed)))
     return jsonify(out)
 
 

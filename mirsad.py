@@ -105,26 +105,30 @@ def _open(index_dir: str):
 
 
 def _search(args) -> int:
-    from search.engine import BadRequest, ids_for_query, parse_request, search_document
+    from search.engine import BadRequest, matching_ids, parse_request, search_document
 
     gen = _open(args.index)
+    params = {"q": args.query, "per_page": str(args.limit), "page": str(args.page), "sort": args.sort}
+    for facet in FACET_NAMES:
+        params[facet] = getattr(args, facet) or []
+    option = {"per_page": "--limit", "page": "--page", "sort": "--sort"}
     try:
+        req = parse_request(params)
         if args.ids:
-            for doc_id in ids_for_query(gen, args.query):
+            for doc_id in matching_ids(gen, req):
                 print(doc_id)
             return 0
-        params = {"q": args.query, "per_page": str(args.limit), "sort": args.sort}
-        for facet in FACET_NAMES:
-            params[facet] = getattr(args, facet) or []
-        result = search_document(gen, parse_request(params))
+        result = search_document(gen, req)
     except BadRequest as exc:
-        print(f"mirsad search: {exc.param}: {exc.message}", file=sys.stderr)
+        name = option.get(exc.param, exc.param)
+        print(f"mirsad search: {name}: {exc.message.replace(repr(exc.param), name)}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=1))
         return 0
-    print(f"{result['total']:,} results ({result['took_ms']} ms){' — no document has every word; showing any word' if result['relaxed'] else ''}")
-    for i, hit in enumerate(result["hits"], 1):
+    noun = "result" if result["total"] == 1 else "results"
+    print(f"{result['total']:,} {noun} ({result['took_ms']} ms){' — no document has every word; showing any word' if result['relaxed'] else ''}")
+    for i, hit in enumerate(result["hits"], (req.page - 1) * req.per_page + 1):
         snippet = re.sub(r"</?mark>", "*", hit["snippet"])
         print(f"\n{i}. {hit['title']}\n   {hit['outlet_label'] or '?'} · {(hit['date'] or '')[:10]} · {hit['id']}\n   {html.unescape(snippet)}")
     return 0
@@ -164,6 +168,15 @@ def _serve(args) -> int:
     os.execv(sys.executable, cmd)
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mirsad")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def _cores() -> int:
     try:
         return len(os.sched_getaffinity(0))  # what indexer.build.default_procs uses
@@ -173,6 +186,7 @@ def _cores() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mirsad", description="Arabic news search: index, search, extract, serve.")
+    parser.add_argument("--version", action="version", version=f"mirsad {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", help="build an index from folders and .txt / .jsonl(.gz) / .ndjson / .json files")
@@ -199,15 +213,17 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_delete)
 
     p = sub.add_parser("search", help="search an index")
-    p.add_argument("query")
-    p.add_argument("--index", default=DEFAULT_INDEX)
-    p.add_argument("--limit", type=int, default=10)
-    p.add_argument("--sort", default="relevance", choices=["relevance", "date"])
+    p.add_argument("query", help="the query, as in the search box ('' for every article)")
+    p.add_argument("--index", default=DEFAULT_INDEX, help="index directory (default: %(default)s)")
+    p.add_argument("--limit", type=int, default=10, help="hits per page, 1-100 (default: %(default)s)")
+    p.add_argument("--page", type=int, default=1, help="page of hits (default: %(default)s)")
+    p.add_argument("--sort", default="relevance", choices=["relevance", "date"], help="order (default: %(default)s)")
     for facet in FACET_NAMES:
-        p.add_argument(f"--{facet}", action="append", help=f"filter by {facet} (repeatable)")
+        p.add_argument(f"--{facet}", action="append", help=f"filter by {facet} (repeatable: any of them)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the JSON API document")
-    out.add_argument("--ids", action="store_true", help="print every matching id, one per line")
+    out.add_argument("--ids", action="store_true",
+                     help="print the id of every article the search finds (filters and sort applied), one per line")
     p.set_defaults(func=_search)
 
     p = sub.add_parser("extract", help="print outlet, date, places and actors of each article as JSONL")
@@ -225,5 +241,17 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args) or 0
 
 
+def run() -> int:
+    """The console entry point: ``main`` with a closed pipe (``| head``) ending quietly."""
+    try:
+        code = main()
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # the reader went away: no traceback, and no second error when Python flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -400,6 +400,27 @@ def _filter_url(facet: str, value: str) -> str:
     return "/search?" + urlencode({facet: value})
 
 
+def matching_ids(gen: Generation, req: SearchRequest) -> list[str]:
+    """Every id the search ``req`` finds — its text query, filters and sort — in the
+    order its pages show them (``mirsad search --ids``); an empty query finds every
+    document."""
+    pq = _parse_query(gen, req.q) if req.q else None
+    n, cache = gen.doc_count, {}
+    if pq is None:
+        live = gen.store.live()
+        mask, query = (np.ones(n, dtype=bool) if live is None else live.copy()), None
+    else:
+        mask, query, _relaxed, _cut = _match(gen, pq, time.perf_counter() + TIME_BUDGET_S, cache)
+    for name, values in req.filters.items():
+        mask &= gen.facets[name].mask_any(values, n)
+    if pq is None or req.sort == "date":
+        docs = np.flatnonzero(mask)
+        docs = docs[np.lexsort((docs, -gen.dates[docs]))]
+    else:
+        docs = [d for d, _score in _rank(gen, pq, query, mask, int(mask.sum()), cache)]
+    return [gen.store.stored(int(d))["id"] for d in docs]
+
+
 def ids_for_query(gen: Generation, q: str) -> list[str]:
     """Every matching id (``mirsad search --ids``), in index order."""
     pq = _parse_query(gen, q)

@@ -4,7 +4,7 @@
 its argument, checks that the index opens (a clear error otherwise), and serves:
 
 - ``/`` and ``/search``: the search page;    ``/api/search``: the same data as JSON
-- ``/doc/<id>``: one article;                 ``/api/doc/<id>``: the same as JSON
+- ``/doc?id=<id>`` (or ``/doc/<id>``): one article;  ``/api/doc?id=<id>``: the same as JSON
 - ``/api/health``: index status
 
 Each worker opens the index lazily and follows the ``current`` link, so a rebuild is

@@ -1,0 +1,49 @@
+"""The `mirsad search` command: what it prints agrees with the search it runs."""
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+MIRSAD = [sys.executable, str(ROOT / "mirsad.py")]
+
+
+def cli(*args, check=True):
+    proc = subprocess.run([*MIRSAD, *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_ids_follow_filters_and_sort(corpus_index):
+    doc = json.loads(cli("search", "داعش", "--index", corpus_index, "--json", "--limit", 100).stdout)
+    place = doc["facets"]["place"][0]["value"]
+    filtered = json.loads(cli("search", "داعش", "--place", place, "--index", corpus_index, "--json",
+                              "--limit", 100).stdout)
+    ids = cli("search", "داعش", "--place", place, "--index", corpus_index, "--ids").stdout.split()
+    assert len(ids) == filtered["total"] < doc["total"]
+    assert ids[:len(filtered["hits"])] == [h["id"] for h in filtered["hits"]]
+    by_date = cli("search", "داعش", "--place", place, "--sort", "date", "--index", corpus_index, "--ids").stdout.split()
+    assert sorted(by_date) == sorted(ids)
+    everything = cli("search", "", "--index", corpus_index, "--ids").stdout.split()
+    assert len(everything) == json.loads(cli("search", "", "--index", corpus_index, "--json").stdout)["total"] > 0
+
+
+def test_options_are_named_in_errors_and_pages_work(corpus_index):
+    proc = cli("search", "داعش", "--index", corpus_index, "--limit", 1000, check=False)
+    assert proc.returncode == 2 and "--limit" in proc.stderr and "per_page" not in proc.stderr
+    one = cli("search", "داعش", "--index", corpus_index, "--limit", 1, "--page", 2, "--json").stdout
+    two = cli("search", "داعش", "--index", corpus_index, "--limit", 2, "--json").stdout
+    assert json.loads(one)["hits"][0]["id"] == json.loads(two)["hits"][1]["id"]
+    assert cli("--version").stdout.startswith("mirsad ")
+
+
+def test_a_closed_pipe_ends_quietly(corpus_index):
+    proc = subprocess.run(f"{sys.executable} {ROOT / 'mirsad.py'} search '' --ids --index {corpus_index} | head -1",
+                          shell=True, capture_output=True, text=True, cwd=ROOT)
+    assert len(proc.stdout.split()) == 1 and "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_one_result_is_singular(seed_index):
+    out = cli("search", "الحمدانية", "--index", seed_index).stdout
+    assert out.startswith("1 result ")

@@ -424,7 +424,11 @@ class SegmentBuilder:
         # writers share. The parent cancels, and build_index removes the whole build.
         if self.writer is not None:
             self.segments.append(self.writer._finalize_segment())
+            # the written postings go now: the writer sits in reference cycles that the
+            # build's raised GC thresholds would keep alive beside the next segment's
+            self.writer.pool.cleanup()
             self.writer = None
+            gc.collect()
 
     def result(self) -> dict:
         self.flush()

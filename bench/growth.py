@@ -112,7 +112,7 @@ def compare(a_dir: Path, b_dir: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.growth", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", choices=["memory", "add"], help="one part only")
+    ap.add_argument("--only", choices=["memory", "add", "large"], help="one part only (large: needs --large N)")
     ap.add_argument("--large", type=int, default=0, help="also build a synthetic archive of this many articles")
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "growth.json")

@@ -287,24 +287,25 @@ def _link_generation(source: Path, target: Path) -> None:
             os.link(path, target / path.name)
 
 
-# Segment merging, on every build and add: Whoosh writes each segment once, so an add
-# appends segments and a delete marks documents. After a commit, while more than
-# MAX_SEGMENTS segments exist, the smallest are merged into one; any segment with more
-# than MAX_DELETED of its documents deleted is rewritten without them.
-MAX_SEGMENTS = 8
+# Segment merging, on every build, add and delete: Whoosh writes each segment once, so
+# an add appends segments and a delete marks documents. After a commit, when more than
+# MAX_SMALL segments are small (under a quarter of SEGMENT_DOCS: what adds write), the
+# small ones are merged into one; any segment with more than MAX_DELETED of its documents
+# deleted is rewritten without them. Full-size segments are never merged together:
+# Whoosh merges posting by posting in Python, and a large archive simply has more of them.
+MAX_SMALL = 4
 MAX_DELETED = 0.25
 
 
 def merge_policy(writer, segments: list) -> list:
-    """Whoosh merge policy (see MAX_SEGMENTS): the segments to keep as they are; the
-    others are merged into the writer's new segment."""
+    """Whoosh merge policy (see MAX_SMALL): the segments to keep as they are; the others
+    are merged into the writer's new segment, which comes last."""
     from whoosh.reading import SegmentReader
 
-    keep = sorted(segments, key=lambda s: s.doc_count())
-    merge = [s for s in keep if s.doc_count_all() and s.deleted_count() / s.doc_count_all() > MAX_DELETED]
-    keep = [s for s in keep if s not in merge]
-    while len(keep) + (1 if merge else 0) > MAX_SEGMENTS and keep:
-        merge.append(keep.pop(0))
+    merge = [s for s in segments if s.doc_count_all() and s.deleted_count() / s.doc_count_all() > MAX_DELETED]
+    small = [s for s in segments if s not in merge and s.doc_count() < SEGMENT_DOCS // 4]
+    if len(small) > MAX_SMALL:
+        merge += small
     if not merge:
         return segments
     for seg in merge:
@@ -313,7 +314,7 @@ def merge_policy(writer, segments: list) -> list:
         reader = SegmentReader(writer.storage, writer.schema, seg)
         writer.add_reader(reader)
         reader.close()
-    return [s for s in segments if s not in merge]  # the merged segment comes last
+    return [s for s in segments if s not in merge]
 
 
 def _delete_and_merge(ix, docnums: list[int]) -> None:

@@ -124,17 +124,27 @@ def test_delete_removes_documents_and_their_facet_counts(tmp_path, seeds_dir):
     assert get_document(after_gen, victim["id"]) is None
 
 
-def test_merge_policy_bounds_segments_and_drops_deleted(tmp_path, monkeypatch):
-    monkeypatch.setattr(build_module, "SEGMENT_DOCS", 3)
-    monkeypatch.setattr(build_module, "MAX_SEGMENTS", 4)
+def test_merge_policy_merges_small_segments_and_drops_deleted(tmp_path, monkeypatch):
+    monkeypatch.setattr(build_module, "SEGMENT_DOCS", 8)  # "small": under 2 documents
     recs = [{"id": str(i), "title": f"خبر {i}", "body": f"نص عن حلب رقم {i}"} for i in range(30)]
     index_dir = tmp_path / "ix"
-    build_index([write_jsonl(tmp_path / "a.jsonl", recs)], index_dir, progress=False, procs=2, entities=ENTITIES)
+    build_index([write_jsonl(tmp_path / "a.jsonl", recs[:24])], index_dir, progress=False, procs=2, entities=ENTITIES)
+    full_size = IndexHandle(index_dir).get().store.segments
+    for rec in recs[24:]:  # six daily adds of one article: six small segments
+        build_index([write_jsonl(tmp_path / f"{rec['id']}.jsonl", [rec])], index_dir, progress=False,
+                    entities=ENTITIES, add=True)
     gen = IndexHandle(index_dir).get()
-    assert gen.store.segments <= 4 and gen.live_count == 30
+    assert gen.live_count == 30
+    assert full_size <= gen.store.segments <= full_size + build_module.MAX_SMALL  # the small ones were merged
     delete_documents(index_dir, [str(i) for i in range(20)])
     gen = IndexHandle(index_dir).get()
-    assert gen.live_count == gen.doc_count == 10  # rewritten without the deleted documents
+    assert gen.live_count == 10
+    from whoosh import index as whoosh_index
+
+    segments = whoosh_index.open_dir(str(gen.path))._read_toc().segments
+    # segments more than a quarter deleted were rewritten without them
+    assert all(s.deleted_count() <= build_module.MAX_DELETED * s.doc_count_all() for s in segments)
+    assert gen.doc_count - gen.live_count < 20
     assert sorted(ids_for_query(gen, "حلب"), key=int) == [str(i) for i in range(20, 30)]
     assert merge_policy is build_module.merge_policy
 

@@ -5,6 +5,10 @@
    against ``test-gold.jsonl`` (places vs LOC, actors vs PERS + ORG).
 3. The seeds against ``../shared/gold/seeds.jsonl``.
 
+``--folds K`` cross-validates on train.conll instead: K contiguous folds, each scored
+by a model trained on the others, the scorer's counts summed (``--models DIR`` keeps
+the fold models there and reuses them, to compare changes that need no retraining).
+
 ``--dev`` instead trains a model on the first 90% of ``train.conll`` and scores both
 ways on the last 10%, made into pseudo-articles of 20 sentences like the test split's:
 what every choice of the tagger and the combination was measured on (the test split is
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -71,11 +76,48 @@ def score(gold: Path, articles: Path, env: dict | None = None, show: bool = Fals
     return out if show else "\n".join(line for line in out.splitlines() if not line.startswith("  "))
 
 
+_COUNTS = re.compile(r"^(places|actors): .*\(tp=(\d+) fp=(\d+) fn=(\d+)\)", re.M)
+
+
+def cross_validate(folds: int, models: Path | None = None, show: bool = False) -> None:
+    """The scorer's counts summed over ``folds`` folds of train.conll."""
+    extractor = Extractor(tagger=None)
+    sentences = read_conll(ANER / "train.conll")
+    totals = {"places": [0, 0, 0], "actors": [0, 0, 0]}
+    size = -(-len(sentences) // folds)
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(folds):
+            held = sentences[k * size:(k + 1) * size]
+            model = (models or Path(tmp)) / f"fold{k + 1}of{folds}.crfsuite"
+            if not model.exists():
+                model.parent.mkdir(parents=True, exist_ok=True)
+                train(examples(sentences[:k * size] + sentences[(k + 1) * size:], extractor), model)
+            articles, gold = pseudo_articles(held)
+            write_jsonl(Path(tmp) / "articles.jsonl", articles)
+            write_jsonl(Path(tmp) / "gold.jsonl", gold)
+            out = score(Path(tmp) / "gold.jsonl", Path(tmp) / "articles.jsonl",
+                        env=dict(os.environ, MIRSAD_TAGGER_MODEL=str(model)), show=show)
+            if show:
+                print(out)
+            for facet, *counts in _COUNTS.findall(out):
+                totals[facet] = [x + int(c) for x, c in zip(totals[facet], counts)]
+            print(f"fold {k + 1}/{folds} done", file=sys.stderr)
+    print(f"{folds}-fold cross-validation on train.conll, score_entities.py:")
+    for facet, (tp, fp, fn) in totals.items():
+        p, r = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+        print(f"{facet}: precision={p:.3f} recall={r:.3f} f1={2 * p * r / max(p + r, 1e-9):.3f} (tp={tp} fp={fp} fn={fn})")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.eval_entities", description=__doc__.split("\n\n")[0])
     ap.add_argument("--dev", action="store_true", help="train on 90%% of train.conll, score on the other 10%%")
     ap.add_argument("--show", action="store_true", help="list the scorer's misses and extras")
+    ap.add_argument("--folds", type=int, default=0, help="cross-validate on train.conll in this many folds")
+    ap.add_argument("--models", type=Path, help="with --folds: keep the fold models in this folder and reuse them")
     args = ap.parse_args(argv)
+    if args.folds:
+        cross_validate(args.folds, args.models, args.show)
+        return 0
     extractor = Extractor(tagger=None)
     if args.dev:
         sentences = read_conll(ANER / "train.conll")

@@ -227,8 +227,10 @@ class Extractor:
         ruled = self._rule_pass(tokens, covered)
         if self.tagger is not None:
             tagged = self._tagger_pass(tokens, self._merge_tags(tokens, found, ruled, pending))
-            return sorted(found + self._combine(tokens, covered, ruled, tagged, found, pending), key=lambda m: m[0])
-        return sorted(found + [m for _, _, m in ruled], key=lambda m: m[0])
+            out = found + self._combine(tokens, covered, ruled, tagged, found, pending)
+        else:
+            out = found + [m for _, _, m in ruled]
+        return sorted(out + _short_mentions(tokens, out), key=lambda m: m[0])
 
     def _rule_pass(self, tokens: list, covered: list[bool]) -> list[tuple[int, int, tuple]]:
         """Rule-found actors, only between gazetteer names, so a rule never swallows a
@@ -389,6 +391,16 @@ class Extractor:
                 # a title rule alone fires on ordinary words (الفريق تلاشت تقريبا): it
                 # needs the tagger to see a person there, and the tagger's bounds win
                 continue
+            if entity.type == "person":
+                # a name the rules ran on past its end (جورج بوش بوجود، جون كندي رفض): the
+                # tagger's person over the name's first word ends it
+                s = j - len(entity.name.split()) + 1
+                end = next((b for a, b, kind in tagged if kind == "PERS" and a <= s <= b < j), None)
+                if end is not None and s >= i:
+                    name = " ".join(entity.name.split()[:end - s + 1])
+                    entity = replace(entity, name=name)
+                    mention = (mention[0], tokens[end][1], entity, mention[3])
+                    j = end
             taken[i:j + 1] = [True] * (j + 1 - i)
             out.append(mention)
         for a, b, kind in _split_conjunctions(tokens, tagged):
@@ -652,6 +664,63 @@ def _split_conjunctions(tokens, spans):
                 out.append((start, k - 1, kind))
                 start = k
         out.append((start, b, kind))
+    return out
+
+
+def _short_mentions(tokens, mentions) -> list[tuple[int, int, Entity, str]]:
+    """A person named in full once and by one of the name's words alone elsewhere (جورج
+    بوش … قال بوش; عدنان الدليمي … وأضاف عدنان): the lone word is a mention of that
+    person, its spelling an alias. The word must be the name's last (the family name) or
+    first; no other person of the article may share it; it must be no list word or
+    ordinary word (مبارك، الحسن stay words when no such person is named), a family name
+    no given name (محمد علي … علي), and the lone word must not run into another unknown
+    word on the side the rest of the name would be (عدنان حمدي is someone else)."""
+    start_of = {t[0]: k for k, t in enumerate(tokens)}
+    taken = [False] * len(tokens)
+    owners: dict[tuple[str, str], Entity | None] = {}  # ("first" | "last", word key) -> person
+    for start, end, entity, facet in mentions:
+        i = start_of.get(start)
+        if i is None:
+            continue
+        j = i
+        while j + 1 < len(tokens) and tokens[j + 1][1] <= end:
+            j += 1
+        taken[i:j + 1] = [True] * (j + 1 - i)
+        if facet == "actor" and entity.type == "person" and j > i:
+            for key in (("first", clitic_split(tokens[i][6])[1]), ("last", tokens[j][6])):
+                known = owners.get(key, entity)
+                owners[key] = entity if known is not None and known.name == entity.name else None  # two people: neither
+    common = common_words()
+    words: dict[str, tuple[str, Entity] | None] = {}
+    for (side, key), entity in owners.items():
+        if entity is None or len(key) < 3 or key in _LIST_WORDS or key in common \
+                or (side == "last" and key in GIVEN_NAMES):
+            continue
+        words[key] = (side, entity) if key not in words else None  # first of one, last of another: neither
+    if not any(words.values()):
+        return []
+
+    def loose(k: int, step: int) -> bool:  # nothing that could continue the name at k + step
+        n = k + step
+        if n < 0 or n >= len(tokens):
+            return True
+        if tokens[max(k, n)][3]:  # punctuation between
+            return True
+        return tokens[n][6] in common or taken[n]
+
+    out = []
+    for k, t in enumerate(tokens):
+        if taken[k]:
+            continue
+        key = t[6] if words.get(t[6]) else clitic_split(t[6])[1]
+        hit = words.get(key)
+        if hit is None:
+            continue
+        side, entity = hit
+        if side == "first" and not loose(k, 1):
+            continue
+        written = strip_clitics(strip_marks(t[4])) if key != t[6] else strip_marks(t[4])
+        out.append((t[0], t[1], replace(entity, aliases=tuple(dict.fromkeys(entity.aliases + (written,)))), "actor"))
     return out
 
 

@@ -139,8 +139,8 @@ class Features:
         w = self.words
         clitic, rest = clitic_split(key)
         stem = rest[2:] if rest.startswith("ال") and len(rest) > 4 else rest
-        f = ["w=" + key, "b=" + stem, "p2=" + stem[:2], "p3=" + stem[:3], "s1=" + stem[-1:],
-             "s2=" + stem[-2:], "s3=" + stem[-3:], "c=" + clitic, "al=" + str(stem != rest),
+        f = ["w=" + key, "b=" + stem, "p2=" + stem[:2], "p3=" + stem[:3], "p4=" + stem[:4], "s1=" + stem[-1:],
+             "s2=" + stem[-2:], "s3=" + stem[-3:], "s4=" + stem[-4:], "c=" + clitic, "al=" + str(stem != rest),
              "n=" + str(min(len(stem), 9)), "sh=" + _shape(key),
              "fq=" + str(min(int(math.log2(1 + word_counts().get(key, 0))), 16))]
         cluster = word_clusters().get(key) or word_clusters().get(rest)
@@ -165,9 +165,10 @@ class Features:
                 f = self.word(value)
             elif slot in ("prev", "next"):
                 prefix = "-" if slot == "prev" else "+"
-                f = [prefix + x for x in self.word(value) if x.startswith(("w=", "b=", "L=", "s2=", "adj", "k1=", "k2="))]
+                f = [prefix + x for x in self.word(value) if x.startswith(("w=", "b=", "L=", "s2=", "adj", "k1=", "k2=", "fq=", "c="))]
             elif slot in ("prev2", "next2"):
-                f = [("--w=" if slot == "prev2" else "++w=") + value]
+                prefix = "--" if slot == "prev2" else "++"
+                f = [prefix + x for x in self.word(value) if x.startswith(("w=", "k1=", "L="))]
             elif slot in ("g", "gp", "gn"):
                 f = [{"g": "g=", "gp": "-g=", "gn": "+g="}[slot] + value]
             elif slot in ("b", "bn"):

@@ -208,7 +208,7 @@ def test_shipped_model_scores_on_anercorp(tmp_path):
     summary = [line for line in out.splitlines() if line.startswith("summary")]
     places_f1, actors_f1 = (float(x.split("=")[1]) for x in summary[0].split()[1:3])
     actors_p = float(next(line for line in out.splitlines() if line.startswith("actors:")).split("precision=")[1].split()[0])
-    assert places_f1 >= 0.84 and actors_f1 >= 0.65 and actors_p >= 0.75, out
+    assert places_f1 >= 0.85 and actors_f1 >= 0.68 and actors_p >= 0.75, out
     assert summary[1] == "summary places_f1=1.000 actors_f1=1.000 outlet_acc=1.000", out
 
 
@@ -229,6 +229,35 @@ def test_short_mentions_resolve_to_the_fullest_name(ex):
     assert [p.name for p in persons] == ["دونالد رامسفيلد"] and "رامسفيلد" in persons[0].aliases
     spans = [sp for sp in out.spans if sp[2] == "actor"]
     assert len(spans) == 2 and {sp[3] for sp in spans} == {"دونالد رامسفيلد"}
+
+
+@pytest.mark.parametrize("text, person, short", [
+    # the family name alone, untagged, with or without a clitic
+    ("قال الرئيس الأمريكي جورج بوش إن القوات باقية. ورد بوش على الصحفيين", "جورج بوش", "بوش"),
+    ("التقى المبعوث عدنان الدليمي بالوفد. وأضاف عدنان أن المحادثات مستمرة", "عدنان الدليمي", "عدنان"),
+])
+def test_a_lone_first_or_family_name_is_the_person_named_in_full(ex, text, person, short):
+    out = extract(ex, text)
+    persons = [a for a in out.actors if a.type == "person"]
+    assert [p.name for p in persons] == [person] and short in persons[0].aliases
+    assert len([sp for sp in out.spans if sp[2] == "actor" and sp[3] == person]) == 2
+
+
+@pytest.mark.parametrize("text", [
+    "قال محمد علي إن الفريق جاهز. وجاء علي متأخرا",  # a family name that is a given name
+    "قال عدنان الدليمي إن الوفد وصل. والتقى عدنان حمدي بالصحفيين",  # the first name runs into another name
+    "قال جورج بوش إن القوات باقية. وقال جيب بوش إن الحملة بدأت",  # two people share it
+])
+def test_a_lone_name_word_that_may_be_someone_else_stays_apart(ex, text):
+    out = extract(ex, text)
+    persons = [a for a in out.actors if a.type == "person"]
+    assert all(len(p.name.split()) > 1 for p in persons) and not any(len(p.aliases) and any(
+        len(a.split()) == 1 for a in p.aliases) for p in persons), [(p.name, p.aliases) for p in persons]
+
+
+def test_a_rule_found_name_ends_where_the_tagger_ends_it(ex):
+    # a given name starts it, so the rules took it, and ran on over the next word
+    assert actors(ex, "وأكد الرئيس جورج بوش بوجود قوات في العراق") == ["جورج بوش"]
 
 
 def test_a_known_person_keeps_the_fuller_name_written(ex):

@@ -183,6 +183,7 @@ WORD_FILES = {
     "weak_place_cues.txt": (("word",), None),
     "actor_cues.txt": (("word",), None),
     "facility_heads.txt": (("word",), None),
+    "org_heads.txt": (("word",), None),
 }
 
 
@@ -206,6 +207,7 @@ class WordLists:
     weak_place_cues: frozenset[str]
     actor_cues: frozenset[str]
     facility_heads: frozenset[str]
+    org_heads: frozenset[str]
 
 
 def parse_words(text: str, filename: str) -> list[tuple[str, ...]]:
@@ -261,4 +263,5 @@ def load_words(directory: Path = WORDS) -> WordLists:
         force_heads=mapping("force_heads"), given_names=words("given_names"), role_words=words("role_words"),
         media_cues=words("media_cues"), weak_place_cues=words("weak_place_cues"), actor_cues=words("actor_cues"),
         facility_heads=words("facility_heads"),
+        org_heads=words("org_heads"),
     )

@@ -12,7 +12,7 @@ WORKERS ?= 3
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help install run serve index test chromium eval eval-entities train-tagger bench bench-growth loadtest clean
+.PHONY: help install run serve index test chromium eval eval-entities train-tagger bench bench-growth loadtest loadtest-abuse clean
 
 help:
 	@echo "make run    - install, build the index from $(CORPUS)/ if missing, serve on http://$(HOST):$(PORT)"
@@ -72,6 +72,10 @@ bench-growth: install
 
 loadtest: install
 	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.load
+
+# A normal client's latency beside 50 slow sockets, then beside 8 misspelled-query clients
+loadtest-abuse: install
+	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.abuse
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache tests/artifacts

@@ -57,8 +57,8 @@ class Storage(Protocol):
     def terms(self, field: str) -> list[str]:
         """The vocabulary of a field, sorted."""
 
-    def suggest(self, field: str, word: str, maxdist: int = 2) -> list[str]:
-        """Indexed words of ``field`` within ``maxdist`` edits of ``word``, best first."""
+    def term_counts(self, field: str) -> Iterator[tuple[str, int]]:
+        """(term, documents containing it) for every term of ``field``."""
 
     def close(self) -> None:
         ...

@@ -146,8 +146,14 @@ class WhooshStorage:
             return []
         return [t.decode("utf-8") if isinstance(t, bytes) else t for t in self._reader.lexicon(field)]
 
-    def suggest(self, field: str, word: str, maxdist: int = 2) -> list[str]:
-        return self._searcher.corrector(field).suggest(word, limit=1, maxdist=maxdist, prefix=1)
+    def term_counts(self, field: str) -> Iterator[tuple[str, int]]:
+        if field not in self.schema:
+            return iter(())
+        counts: dict[bytes, int] = {}
+        for sub, _offset in self._leaves:
+            for term, info in sub.iter_field(field):
+                counts[term] = counts.get(term, 0) + info.doc_frequency()
+        return ((t.decode("utf-8") if isinstance(t, bytes) else t, n) for t, n in counts.items())
 
     def close(self) -> None:
         self._searcher.close()

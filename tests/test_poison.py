@@ -189,3 +189,57 @@ def test_an_unreadable_new_generation_leaves_the_previous_serving(tmp_path, seed
     assert client.get("/api/search?q=داعش").get_json()["total"] == before
     health = client.get("/api/health").get_json()
     assert health["status"] == "degraded" and str(tmp_path) not in json.dumps(health)
+
+
+def test_a_segment_truncated_under_a_serving_generation(tmp_path, seeds_dir):
+    """The live generation's segment file shrinks (disk fault, a stray `truncate`): reading
+    it through its memory map would end the worker with SIGBUS. The check of its files'
+    sizes on each request falls back to the previous generation, and health says why."""
+    from web.app import create_app
+
+    index_dir = tmp_path / "ix"
+    build_index([seeds_dir], index_dir, progress=False, entities=False)
+    build_index([seeds_dir], index_dir, progress=False, entities=False)  # the previous one stays
+    client = create_app(index_dir).test_client()
+    before = client.get("/api/search?q=داعش").get_json()
+    live = store.current_generation(index_dir)
+    segment = max(live.glob("*.seg"), key=lambda p: p.stat().st_size)
+    with open(segment, "r+b") as fh:
+        fh.truncate(segment.stat().st_size // 2)
+    after = client.get("/api/search?q=داعش").get_json()
+    assert after["total"] == before["total"] > 0
+    assert [h["id"] for h in after["hits"]] == [h["id"] for h in before["hits"]]
+    health = client.get("/api/health").get_json()
+    assert health["status"] == "degraded" and live.name in health["error"] and health["generation"] != live.name
+    assert str(tmp_path) not in json.dumps(health)
+
+
+def test_a_damaged_generation_with_nothing_to_fall_back_on_is_a_503(tmp_path, seeds_dir):
+    from web.app import create_app
+
+    index_dir = tmp_path / "ix"
+    build_index([seeds_dir], index_dir, progress=False, entities=False)
+    client = create_app(index_dir).test_client()
+    assert client.get("/api/search?q=داعش").status_code == 200
+    for segment in store.current_generation(index_dir).glob("*.seg"):
+        with open(segment, "r+b") as fh:
+            fh.truncate(100)
+    r = client.get("/api/search?q=داعش")
+    assert r.status_code == 503 and r.get_json()["error"]["code"] == "index_unavailable"
+    assert str(tmp_path) not in r.get_data(as_text=True)
+
+
+def test_make_run_rebuilds_an_index_that_does_not_open(tmp_path, seeds_dir):
+    """What `make run` runs (`mirsad index --unless-current`) on a truncated index: it says
+    why and rebuilds, instead of serving nothing."""
+    index_dir = tmp_path / "ix"
+    build_index([seeds_dir], index_dir, progress=False, entities=False)
+    for segment in store.current_generation(index_dir).glob("*.seg"):
+        with open(segment, "r+b") as fh:
+            fh.truncate(100)
+    proc = subprocess.run([sys.executable, str(ROOT / "mirsad.py"), "index", str(seeds_dir), "--index", str(index_dir),
+                           "--unless-current", "--quiet", "--no-entities"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and "building it" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    from search.index import IndexHandle
+
+    assert IndexHandle(index_dir).get().live_count == 5

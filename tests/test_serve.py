@@ -102,3 +102,61 @@ def test_serve_with_corrupt_index_says_why(tmp_path, seeds_dir):
     proc = subprocess.run([sys.executable, str(ROOT / "mirsad.py"), "serve", "--index", str(index_dir),
                            "--port", str(free_port())], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode != 0 and "cannot open the index" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _raw(base: str, data: bytes) -> tuple[int, dict, bytes]:
+    """Send raw bytes to the server; (status, headers, body) of its answer."""
+    host, port = base.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(data)
+        chunks = []
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split()[1]), headers, body
+
+
+@pytest.mark.parametrize("request_bytes, status", [
+    (b"GET /api/search?q=" + b"%D8%A7" * 1400 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),  # over 8,190 bytes
+    (b"GARBAGE\r\n\r\n", 400),
+    (b"GET /api/search HTTP/1.1\r\nHost: x\r\n" + b"X-A: b\r\n" * 200 + b"\r\n", 431),  # over 100 headers
+])
+def test_what_gunicorn_refuses_itself_is_json(served, request_bytes, status):
+    base, _ = served
+    got, headers, body = _raw(base, request_bytes)
+    assert got == status and headers["Content-Type"] == "application/json"
+    assert json.loads(body)["error"]["code"]
+
+
+def test_a_thousand_letter_query_fits_the_request_line(served):
+    base, _ = served
+    q = " ".join(["والاستراتيجيات" + "ي"] * 62)  # 991 characters in 62 words: under both limits
+    assert 950 < len(q) <= 1000
+    r = urllib.request.urlopen(base + "/api/search?" + urllib.parse.urlencode({"q": q}), timeout=10)
+    assert r.status == 200 and json.loads(r.read())["total"] >= 0
+
+
+def test_idle_and_slow_connections_do_not_hold_the_workers(served):
+    """Twice as many silent and dribbling connections as the workers' threads would not
+    block a sync worker's server; here every normal request is answered at once."""
+    base, _ = served
+    host, port = base.rsplit("/", 1)[1].split(":")
+    socks = []
+    try:
+        for k in range(20):
+            s = socket.create_connection((host, int(port)))
+            if k % 2:
+                s.sendall(b"GET /api/search?q=x HTTP/1.1\r\nHost: x\r\n")  # never finished
+            socks.append(s)
+        for _ in range(10):
+            t = time.perf_counter()
+            status, doc = fetch(base + "/api/search?q=" + urllib.parse.quote("داعش"))
+            assert status == 200 and doc["total"] > 0 and time.perf_counter() - t < 2
+    finally:
+        for s in socks:
+            s.close()

@@ -37,6 +37,7 @@ def create_app(index_dir: str | os.PathLike | None = None, check: bool = True) -
     if check:
         try:
             gen = open_generation(current_generation(index_dir))
+            gen.speller(wait=True)  # built once here, shared by the forked workers
             gen.close()  # each worker opens its own after the fork
         except IndexUnavailable as exc:
             print(f"mirsad: cannot serve: {exc}", file=sys.stderr)

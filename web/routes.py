@@ -15,8 +15,16 @@ from search.engine import BadRequest, doc_url, get_document, parse_request, sear
 from search.index import STALE_ANALYSIS, Generation
 from search.schema import FACETS
 from search.store import IndexUnavailable
+from web.worker import Turns
 
 bp = Blueprint("mirsad", __name__)
+# One search at a time per process, the cheapest waiting first (web.worker explains why).
+SEARCH_TURN = Turns()
+
+
+def _cost() -> int:
+    """What a request's search is likely to cost: its query's words."""
+    return len(request.args.get("q", "").split())
 
 
 def _generation() -> Generation:
@@ -46,7 +54,8 @@ def search_payload(api: bool):
     except IndexUnavailable as exc:
         return _error("index_unavailable", public_message(exc), 503)
     try:
-        return search_document(gen, parse_request(request.args), "/api/search" if api else "/search"), 200
+        with SEARCH_TURN(_cost()):
+            return search_document(gen, parse_request(request.args), "/api/search" if api else "/search"), 200
     except BadRequest as exc:
         return exc.as_json(), 400
 
@@ -57,7 +66,8 @@ def doc_payload(doc_id: str):
     except IndexUnavailable as exc:
         return _error("index_unavailable", public_message(exc), 503)
     try:
-        doc = get_document(gen, doc_id, request.args.get("q", ""))
+        with SEARCH_TURN(_cost()):
+            doc = get_document(gen, doc_id, request.args.get("q", ""))
     except BadRequest as exc:
         return exc.as_json(), 400
     if doc is None:

@@ -1,0 +1,70 @@
+"""The spelling suggester (search/spelling.py) and the one deadline that bounds it."""
+import time
+
+import pytest
+
+from search.arabic import analyze
+from search.engine import parse_request, search_document, suggest
+from search.spelling import MIN_DOCS, Speller
+
+VOCABULARY = [("السعوديه", 40), ("الموصل", 30), ("الموصلي", 3), ("سوريا", 25), ("سوريه", 9), ("داعش", 12),
+              ("نادر", MIN_DOCS - 1)]
+
+
+@pytest.mark.parametrize("written, expected", [
+    ("السعوديهة", "السعوديه"),  # one letter too many
+    ("الموضل", "الموصل"),  # one substituted: the commoner of two at one edit
+    ("سورييا", "سوريا"),  # one inserted
+    ("دعاش", "داعش"),  # two letters swapped
+    ("نادور", None),  # the only close word is too rare to suggest
+    ("الموصل", None),  # known: nothing to suggest
+    ("دع", None),  # too short to guess from
+    ("كرة", None),  # nothing within two edits
+])
+def test_closest_frequent_word(written, expected):
+    assert Speller.from_counts(VOCABULARY).closest(written) == expected
+
+
+def test_suggestion_for_a_misspelled_query_of_the_corpus(corpus_gen):
+    corpus_gen.speller(wait=True)
+    word = analyze("السعودية", stemmed=False)[0]
+    suggestion, late = suggest(corpus_gen, "السعوديهة", time.perf_counter() + 2)
+    assert suggestion == word and not late
+
+
+def test_spelling_stops_at_the_deadline(corpus_gen):
+    corpus_gen.speller(wait=True)
+    q = " ".join(["السعوديهة"] * 64)
+    assert suggest(corpus_gen, q, time.perf_counter() - 1) == (None, True)
+    suggestion, late = suggest(corpus_gen, q, time.perf_counter() + 2)
+    assert not late and suggestion.split() == [analyze("السعودية", stemmed=False)[0]] * 64
+
+
+def test_a_long_misspelled_query_stays_within_the_budget(corpus_gen):
+    """64 misspelled words: the request's time includes the spelling, under the budget."""
+    from search.engine import TIME_BUDGET_S
+
+    corpus_gen.speller(wait=True)
+    q = " ".join(f"{'ةيكم'[k % 4]}{'زسشص'[k // 4 % 4]}{'طظعغ'[k // 16]}السعوديهة" for k in range(64))
+    assert len(q) < 1000 and len(set(q.split())) == 64
+    t0 = time.perf_counter()
+    doc = search_document(corpus_gen, parse_request({"q": q}))
+    elapsed = time.perf_counter() - t0
+    assert doc["total"] == 0
+    assert elapsed < TIME_BUDGET_S + 0.2
+    assert doc["took_ms"] >= elapsed * 1000 * 0.9 and doc["took_ms"] <= elapsed * 1000 + 1
+
+
+def test_no_suggestion_while_the_speller_is_built(corpus_index):
+    """A request never waits for the speller: the first one gets none and starts it."""
+    from search.index import IndexHandle
+
+    import search.index
+
+    gen = IndexHandle(corpus_index).get()  # a fresh generation object: no speller yet
+    search.index._SPELLERS.pop(gen.path.name, None)  # nor one another test left built
+    t0 = time.perf_counter()
+    assert suggest(gen, "السعوديهة", t0 + 2) == (None, False)
+    assert time.perf_counter() - t0 < 0.5
+    assert gen.speller(wait=True) is not None
+    assert suggest(gen, "السعوديهة", time.perf_counter() + 2)[0]

@@ -105,10 +105,11 @@ def _open(index_dir: str):
 
 
 def _search(args) -> int:
-    from search.engine import BadRequest, matching_ids, parse_request, search_document
+    from search.engine import BadRequest, matching_ids, parse_request, search_document, suggest
 
     gen = _open(args.index)
-    params = {"q": args.query, "per_page": str(args.limit), "page": str(args.page), "sort": args.sort}
+    params = {"q": args.query, "per_page": str(args.limit), "page": str(args.page), "sort": args.sort,
+              "entities": "off" if args.words_only else "on"}
     for facet in FACET_NAMES:
         params[facet] = getattr(args, facet) or []
     option = {"per_page": "--limit", "page": "--page", "sort": "--sort"}
@@ -119,6 +120,8 @@ def _search(args) -> int:
                 print(doc_id)
             return 0
         result = search_document(gen, req)
+        if result["total"] == 0 and req.q and result["suggestion"] is None:
+            result["suggestion"] = suggest(gen, req.q)[0]  # no deadline: waits for the speller
     except BadRequest as exc:
         name = option.get(exc.param, exc.param)
         print(f"mirsad search: {name}: {exc.message.replace(repr(exc.param), name)}", file=sys.stderr)
@@ -128,6 +131,11 @@ def _search(args) -> int:
         return 0
     noun = "result" if result["total"] == 1 else "results"
     print(f"{result['total']:,} {noun} ({result['took_ms']} ms){' — no document has every word; showing any word' if result['relaxed'] else ''}")
+    if result["suggestion"]:
+        print(f"did you mean: {result['suggestion']}")
+    if result["entities"]:
+        print("also the articles tagged " + ", ".join(f"{e['facet']}={e['value']}" for e in result["entities"])
+              + " (--words-only for the words alone)")
     for i, hit in enumerate(result["hits"], (req.page - 1) * req.per_page + 1):
         snippet = re.sub(r"</?mark>", "*", hit["snippet"])
         print(f"\n{i}. {hit['title']}\n   {hit['outlet_label'] or '?'} · {(hit['date'] or '')[:10]} · {hit['id']}\n   {html.unescape(snippet)}")
@@ -162,7 +170,12 @@ def _serve(args) -> int:
     os.environ["MIRSAD_INDEX"] = str(Path(args.index).resolve())
     # --preload: the app (and its index check) loads once in the master, so a broken
     # index stops the server with one clear message instead of failing every worker.
+    # web.worker: threads so slow clients hold a thread, not a worker; gunicorn's own
+    # errors as JSON. A request line up to 8190 bytes (gunicorn's most) holds the
+    # 1,000-character query limit even percent-encoded (6 bytes an Arabic letter).
     cmd = [sys.executable, "-m", "gunicorn", "--preload", "--workers", str(args.workers),
+           "--worker-class", "web.worker.JsonErrorThreadWorker", "--threads", str(args.threads),
+           "--limit-request-line", "8190", "--keep-alive", "5",
            "--bind", f"{args.host}:{args.port}", "--access-logfile", "-", "--timeout", "60",
            "web.app:create_app()"]
     os.execv(sys.executable, cmd)
@@ -218,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=10, help="hits per page, 1-100 (default: %(default)s)")
     p.add_argument("--page", type=int, default=1, help="page of hits (default: %(default)s)")
     p.add_argument("--sort", default="relevance", choices=["relevance", "date"], help="order (default: %(default)s)")
+    p.add_argument("--words-only", action="store_true",
+                   help="a query naming a known place or actor finds its words only, not also the documents tagged with it")
     for facet in FACET_NAMES:
         p.add_argument(f"--{facet}", action="append", help=f"filter by {facet} (repeatable: any of them)")
     out = p.add_mutually_exclusive_group()
@@ -234,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", default=DEFAULT_INDEX)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=3)
+    p.add_argument("--workers", type=int, default=3, help="worker processes (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=32,
+                   help="threads per worker: connections read at once, slow clients included (default: %(default)s)")
     p.set_defaults(func=_serve)
 
     args = parser.parse_args(argv)

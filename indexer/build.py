@@ -336,12 +336,14 @@ def _delete_and_merge(ix, docnums: list[int]) -> None:
 # in batches through bounded queues, so memory holds a few batches and each worker's
 # current segment, whatever the archive's size. A segment's postings stay in memory
 # (``TermPool``) until it is written, so a segment holds at most SEGMENT_DOCS records or
-# SEGMENT_CHARS of text; Whoosh's own pool spills to disk past a limit and merges the
-# runs back posting by posting in pure Python, which made a 62k-article build a third
-# slower. Batch b goes to worker b % procs: doc numbers are deterministic for a given
+# SEGMENT_CHARS of text. Its memory follows the text, not the count: bounding the text
+# makes a worker's peak the same for every archive of more than a segment per worker
+# (README, "Archives that grow"). Whoosh's own pool spills to disk past a limit and
+# merges the runs back posting by posting in pure Python, which made a 62k-article
+# build a third slower. Batch b goes to worker b % procs: doc numbers are deterministic for a given
 # number of processes.
 SEGMENT_DOCS = 16000
-SEGMENT_CHARS = 80_000_000
+SEGMENT_CHARS = 25_000_000
 BATCH = 128
 QUEUE_BATCHES = 4
 
@@ -653,7 +655,15 @@ def _document(rec: Record, ex, labels: dict) -> dict:
                     "actor": ex.actors, "country": ex.countries}
     for facet, values in facet_values.items():
         for e in values:
-            labels[facet].setdefault(e.name, {"ar": e.name, "en": e.en})
+            if e.name not in labels[facet]:
+                labels[facet][e.name] = label = {"ar": e.name, "en": e.en}
+                # the gazetteer's spellings (what an entity with an English label has), so
+                # a query of any of them finds the entity; not the common-word ones (~)
+                aliases = [a for a in e.aliases if not a.startswith("~")] if e.en else []
+                if aliases:
+                    label["aliases"] = aliases
+                if facet == "actor":
+                    label["type"] = e.type
     doc = {
         "id": rec.id,
         "title": rec.title,

@@ -7,6 +7,7 @@ same ranking through ``ranked_ids``.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -50,6 +51,7 @@ class SearchRequest:
     per_page: int = 20
     sort: str = "relevance"
     facet_size: int = 10
+    entities: bool = True  # a query naming a known entity also finds the documents tagged with it
 
     def params(self, **changes) -> list[tuple[str, str]]:
         """The request as URL parameters (with ``changes``), defaults left out."""
@@ -58,6 +60,8 @@ class SearchRequest:
         for name in FACET_NAMES:
             out += [(name, v) for v in req.filters.get(name, [])]
         out += [(k, str(getattr(req, k))) for k in _OPTIONS if getattr(req, k) != getattr(_DEFAULT, k)]
+        if not req.entities:
+            out.append(("entities", "off"))
         return out
 
     def query_string(self, **changes) -> str:
@@ -112,6 +116,9 @@ def parse_request(args) -> SearchRequest:
     q = (args.get("q") or "").strip()
     if "\x00" in q:
         raise BadRequest("bad_query", "q", "the query contains a NUL character")
+    entities = (args.get("entities") or "on").strip().lower()
+    if entities not in ("on", "off"):
+        raise BadRequest("bad_parameter", "entities", f"'entities' must be 'on' or 'off', got {entities[:40]!r}")
     sort = args.get("sort") or _DEFAULT.sort
     if sort not in ("relevance", "date"):
         raise BadRequest("bad_parameter", "sort", f"'sort' must be 'relevance' or 'date', got {sort[:40]!r}")
@@ -129,6 +136,7 @@ def parse_request(args) -> SearchRequest:
         per_page=_int_param(args, "per_page", _DEFAULT.per_page, 1, MAX_PER_PAGE),
         sort=sort,
         facet_size=_int_param(args, "facet_size", _DEFAULT.facet_size, 0, MAX_FACET_SIZE),
+        entities=entities == "on",
     )
 
 
@@ -145,6 +153,54 @@ def _docs_mask(gen: Generation, q, deadline: float, cache: dict) -> tuple[np.nda
         return match_mask(gen.store, q, gen.doc_count, deadline, cache), False
     except Deadline:
         return np.zeros(gen.doc_count, dtype=bool), True
+
+
+def _query_matches(gen: Generation, pq: ParsedQuery | None, entities: bool, deadline: float, cache: dict):
+    """(mask of the documents the query finds, the query to rank them by, relaxed?, timed
+    out?, the (facet, value) entities the query names): the one matching step of the
+    API, the CLI and ``make eval``. No query finds every live document."""
+    n = gen.doc_count
+    if pq is None:
+        live = gen.store.live()
+        return (np.ones(n, dtype=bool) if live is None else live.copy()), None, False, False, []
+    qmask, query, relaxed, timed_out = _match(gen, pq, deadline, cache)
+    named = _named_entities(gen, pq, entities)
+    if named:
+        # the documents tagged with the entity the query names, ranked by all its names
+        tagged = np.zeros(n, dtype=bool)
+        for facet, value in named:
+            tagged |= gen.facets[facet].mask_any([value], n)
+        qmask = tagged if relaxed else qmask | tagged
+        query = wq.Or([pq.strict if relaxed else query] + [_name_query(gen, name) for name in _names(gen, named)])
+        relaxed = False
+    return qmask, query, relaxed, timed_out, named
+
+
+def _named_entities(gen: Generation, pq: ParsedQuery, entities: bool) -> list[tuple[str, str]]:
+    """The known places and actors the whole query names (``search.entity_names``), unless
+    entity matching is off or the query is a question or uses operators."""
+    if pq.empty or pq.question or not entities or _OPERATORS.search(pq.text):
+        return []
+    return gen.entity_names().lookup(pq.text)
+
+
+_OPERATORS = re.compile(r'\b(?:OR|AND|NOT)\b|[()]')
+
+
+def _names(gen: Generation, named: list[tuple[str, str]]) -> list[str]:
+    """Every Arabic name of the entities: value, label, aliases."""
+    out: dict[str, None] = {}
+    for facet, value in named:
+        label = gen.labels.get(facet, {}).get(value, {})
+        for name in (value, label.get("ar", ""), *label.get("aliases", ())):
+            if name and any("\u0600" <= c <= "\u06ff" for c in name):
+                out[name] = None
+    return list(out)
+
+
+def _name_query(gen: Generation, name: str):
+    """A name as a phrase query (its words in order), parsed like a user's."""
+    return _parse_query(gen, '"' + name.replace('"', " ") + '"').strict
 
 
 def _format_date(ts: int) -> str | None:
@@ -195,21 +251,18 @@ def _hit(gen: Generation, docnum: int, score: float | None, pq: ParsedQuery | No
     }
 
 
-def run_search(gen: Generation, req: SearchRequest) -> dict:
-    """Answer a search request: hits, disjunctive facet counts, timing."""
-    t0 = time.perf_counter()
+def run_search(gen: Generation, req: SearchRequest, t0: float | None = None) -> dict:
+    """Answer a search request: hits, disjunctive facet counts, timing. ``t0`` is when the
+    request began (``time.perf_counter``), now by default: every phase of the request
+    shares the one deadline ``t0 + TIME_BUDGET_S``."""
+    t0 = time.perf_counter() if t0 is None else t0
     deadline = t0 + TIME_BUDGET_S
     pq = _parse_query(gen, req.q) if req.q else None
     n = gen.doc_count
-    timed_out = relaxed = False
     cache: dict = {}  # postings read for this request
 
     # Documents matching the text query (all documents for an empty query).
-    if pq is None:
-        live = gen.store.live()
-        qmask, query = (np.ones(n, dtype=bool) if live is None else live.copy()), None
-    else:
-        qmask, query, relaxed, timed_out = _match(gen, pq, deadline, cache)
+    qmask, query, relaxed, timed_out, named = _query_matches(gen, pq, req.entities, deadline, cache)
     # One mask per facet with a selection: values OR-ed within a facet.
     fmasks = {name: gen.facets[name].mask_any(vals, n) for name, vals in req.filters.items()}
     total_mask = qmask.copy()
@@ -223,7 +276,7 @@ def run_search(gen: Generation, req: SearchRequest) -> dict:
         if pq is None or req.sort == "date":
             hits = _by_date(gen, total_mask, start, req.per_page, pq)
         else:
-            top = _rank(gen, pq, query, total_mask, start + req.per_page, cache)
+            top = _rank(gen, pq, query, total_mask, start + req.per_page, cache, coord=not named)
             hits = [_hit(gen, docnum, score, pq) for docnum, score in top[start:]]
 
     facets = {}
@@ -250,6 +303,10 @@ def run_search(gen: Generation, req: SearchRequest) -> dict:
     return {
         "query": req.q,
         "filters": req.filters,
+        "entities": [{"facet": facet, "value": value, "label": gen.label(facet, value)["ar"],
+                      "label_en": gen.label(facet, value)["en"],
+                      "filter": req.query_string(q="", filters={**req.filters, facet: [value]}, page=1)}
+                     for facet, value in named],
         "total": total,
         "page": req.page,
         "per_page": req.per_page,
@@ -257,7 +314,8 @@ def run_search(gen: Generation, req: SearchRequest) -> dict:
         "relaxed": relaxed,
         "question": bool(pq and pq.question),
         "took_ms": round((time.perf_counter() - t0) * 1000, 2),
-        "timed_out": timed_out,
+        # past the budget, whether or not a phase was cut: took_ms and timed_out agree
+        "timed_out": timed_out or time.perf_counter() > deadline,
         "hits": hits,
         "facets": facets,
     }
@@ -267,7 +325,9 @@ def search_document(gen: Generation, req: SearchRequest, base: str = "/api/searc
     """``run_search`` plus navigation: each facet value's ``toggle_url``, next/prev/sort
     links, filter links for the hits' entities, and a spelling suggestion when nothing
     matched. ``base`` is the path the links point to (the page or the API)."""
-    result = run_search(gen, req)
+    t0 = time.perf_counter()
+    gen.speller()  # starts building it, if need be, so it is ready when a query finds nothing
+    result = run_search(gen, req, t0)
 
     def url(**changes) -> str:
         qs = req.query_string(**changes)
@@ -277,9 +337,15 @@ def search_document(gen: Generation, req: SearchRequest, base: str = "/api/searc
         for v in values:
             toggle = v.pop("toggle")
             v["toggle_url"] = base + ("?" + toggle if toggle else "")
+    for e in result["entities"]:
+        e["filter_url"] = base + "?" + e.pop("filter")
     pages = -(-result["total"] // req.per_page) if result["total"] else 0
     result["pages"] = pages
-    result["suggestion"] = suggest(gen, req.q) if req.q and result["total"] == 0 else None
+    result["suggestion"] = None
+    if req.q and result["total"] == 0:
+        result["suggestion"], late = suggest(gen, req.q, t0 + TIME_BUDGET_S)
+        result["took_ms"] = round((time.perf_counter() - t0) * 1000, 2)
+        result["timed_out"] = result["timed_out"] or late or time.perf_counter() > t0 + TIME_BUDGET_S
     result["links"] = {
         "self": url(),
         "next": url(page=req.page + 1) if req.page < pages else None,
@@ -289,6 +355,7 @@ def search_document(gen: Generation, req: SearchRequest, base: str = "/api/searc
         "sort_relevance": url(sort="relevance", page=1),
         "sort_date": url(sort="date", page=1),
         "clear_filters": base + ("?" + urlencode({"q": req.q}) if req.q else ""),
+        "words_only": url(entities=False, page=1) if result["entities"] else None,
     }
     values: dict[str, set[str]] = {"outlet": set(), "place": set(), "actor": set()}
     for hit in result["hits"]:
@@ -329,7 +396,7 @@ def _match(gen: Generation, pq: ParsedQuery, deadline: float, cache: dict):
 
 
 def _rank(gen: Generation, pq: ParsedQuery, q, mask: np.ndarray, limit: int,
-          cache: dict) -> list[tuple[int, float]]:
+          cache: dict, coord: bool = True) -> list[tuple[int, float]]:
     """The ``limit`` best (docnum, score) of ``q`` among the documents in ``mask``.
 
     BM25F computed in numpy over the posting blocks, times a coordination factor: of
@@ -344,7 +411,7 @@ def _rank(gen: Generation, pq: ParsedQuery, q, mask: np.ndarray, limit: int,
     table = gen.related_forms()
     related = {(STEM_GROUP, s): tuple((form, related_weight(d)) for form, d in table.of(s)) for s in pq.stems}
     scores = bm25f_scores(gen.store, q, gen.lengths, BM25_K1, BM25_B, SCORE_GROUPS, cache, related)
-    if COORD and len(pq.words) > 1:
+    if coord and COORD and len(pq.words) > 1:
         matched = np.zeros(gen.doc_count, dtype=np.float32)
         for w in pq.words:
             matched += match_mask(gen.store, w, gen.doc_count, cache=cache)
@@ -357,8 +424,8 @@ def ranked_ids(gen: Generation, text: str, limit: int = 100) -> list[str]:
     (``make eval`` measures this)."""
     pq = _parse_query(gen, text)
     cache: dict = {}
-    mask, query, _relaxed, _cut = _match(gen, pq, time.perf_counter() + TIME_BUDGET_S, cache)
-    return [gen.store.stored(d)["id"] for d, _score in _rank(gen, pq, query, mask, limit, cache)]
+    mask, query, _relaxed, _cut, named = _query_matches(gen, pq, True, time.perf_counter() + TIME_BUDGET_S, cache)
+    return [gen.store.stored(d)["id"] for d, _score in _rank(gen, pq, query, mask, limit, cache, coord=not named)]
 
 
 def get_document(gen: Generation, doc_id: str, q: str = "") -> dict | None:
@@ -406,18 +473,14 @@ def matching_ids(gen: Generation, req: SearchRequest) -> list[str]:
     document."""
     pq = _parse_query(gen, req.q) if req.q else None
     n, cache = gen.doc_count, {}
-    if pq is None:
-        live = gen.store.live()
-        mask, query = (np.ones(n, dtype=bool) if live is None else live.copy()), None
-    else:
-        mask, query, _relaxed, _cut = _match(gen, pq, time.perf_counter() + TIME_BUDGET_S, cache)
+    mask, query, _relaxed, _cut, named = _query_matches(gen, pq, req.entities, time.perf_counter() + TIME_BUDGET_S, cache)
     for name, values in req.filters.items():
         mask &= gen.facets[name].mask_any(values, n)
     if pq is None or req.sort == "date":
         docs = np.flatnonzero(mask)
         docs = docs[np.lexsort((docs, -gen.dates[docs]))]
     else:
-        docs = [d for d, _score in _rank(gen, pq, query, mask, int(mask.sum()), cache)]
+        docs = [d for d, _score in _rank(gen, pq, query, mask, int(mask.sum()), cache, coord=not named)]
     return [gen.store.stored(int(d))["id"] for d in docs]
 
 
@@ -430,19 +493,26 @@ def ids_for_query(gen: Generation, q: str) -> list[str]:
     return [gen.store.stored(int(d))["id"] for d in np.flatnonzero(mask)]
 
 
-def suggest(gen: Generation, q: str) -> str | None:
-    """A respelling of ``q`` whose unknown words are replaced by the closest frequent
-    indexed word (folded form), or None when every word is known or nothing is close."""
-    changed, words = False, []
+def suggest(gen: Generation, q: str, deadline: float | None = None) -> tuple[str | None, bool]:
+    """(a respelling of ``q`` whose unknown words are replaced by the closest frequent
+    indexed word (folded form), or None when every word is known or nothing is close;
+    whether the deadline cut it short). Words past the deadline stay as written; while
+    the generation's speller is still being built (``Generation.speller``) there is no
+    suggestion, unless ``deadline`` is None (the CLI), which waits for it."""
+    speller = gen.speller(wait=deadline is None)
+    if speller is None:
+        return None, False
+    changed, late, words = False, False, []
     for word in q.split():
+        if late or (deadline is not None and time.perf_counter() > deadline):
+            late = True
+            words.append(word)
+            continue
         forms = analyze(word, stemmed=False)
         if len(forms) != 1 or gen.store.doc_frequency("body_exact", forms[0]) > 0:
             words.append(word)
             continue
-        options = gen.store.suggest("body_exact", forms[0]) if len(forms[0]) > 2 else []
-        if options:
-            words.append(options[0])
-            changed = True
-        else:
-            words.append(word)
-    return " ".join(words) if changed else None
+        option = speller.closest(forms[0])
+        words.append(option or word)
+        changed = changed or option is not None
+    return (" ".join(words) if changed else None), late

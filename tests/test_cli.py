@@ -47,3 +47,11 @@ def test_a_closed_pipe_ends_quietly(corpus_index):
 def test_one_result_is_singular(seed_index):
     out = cli("search", "الحمدانية", "--index", seed_index).stdout
     assert out.startswith("1 result ")
+
+
+def test_a_name_finds_its_entity_unless_words_only(corpus_index):
+    tagged = set(cli("search", "", "--place", "الموصل", "--index", corpus_index, "--ids").stdout.split())
+    named = set(cli("search", "Mosul", "--index", corpus_index, "--ids").stdout.split())
+    words = set(cli("search", "Mosul", "--words-only", "--index", corpus_index, "--ids").stdout.split())
+    assert tagged and tagged <= named and len(words) < len(named)
+    assert "place=الموصل" in cli("search", "Mosul", "--index", corpus_index, "--limit", 1).stdout

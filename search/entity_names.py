@@ -1,0 +1,62 @@
+"""Entity-aware search: a query that is the name of a known place or actor.
+
+Outlets write the same actor differently (داعش, تنظيم الدولة, الدولة الإسلامية) and readers
+type English names (Mosul, Erdogan, ISIS). The extraction already resolved every mention
+to one facet value, so a query that *is* one of an entity's names — its Arabic name, an
+alias or its English label, as the generation's labels hold them — also matches the
+documents tagged with that entity (``search.engine``), and is ranked by all its names.
+
+Names are compared folded: Arabic marks, tatweel, alef forms, alef maqsura, teh marbuta
+and a leading ال of each word as the shared scorer folds them; Latin letters without case
+or accents.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ی": "ي", "ک": "ك"})
+_PUNCT = re.compile(r"[\"'«»“”()\[\].,،:;؛!?؟\-_/]+")
+FACETS = ("place", "actor")  # a query names these; outlets and countries are filters
+
+
+def name_key(text: str) -> str:
+    """A name folded for comparison (``الموصل`` = ``موصل``; ``Erdoğan`` = ``erdogan``)."""
+    text = unicodedata.normalize("NFKD", _PUNCT.sub(" ", text))
+    text = "".join(c for c in text if not unicodedata.combining(c) or "\u0600" <= c <= "\u06ff")
+    words = _MARKS.sub("", text).translate(_FOLD).casefold().split()
+    return " ".join(w[2:] if w.startswith("ال") and len(w) > 3 else w for w in words)
+
+
+@dataclass
+class EntityNames:
+    """folded name -> the (facet, value) pairs it names."""
+
+    by_key: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    @classmethod
+    def from_labels(cls, labels: dict[str, dict[str, dict]]) -> "EntityNames":
+        """From a generation's labels: ``{facet: {value: {"ar", "en", "aliases"?, "type"?}}}``.
+        A person's English family name alone (Erdogan) names them too, when no other
+        person of the labels has it."""
+        table: dict[str, list[tuple[str, str]]] = {}
+        surnames: dict[str, list[tuple[str, str]]] = {}
+        for facet in FACETS:
+            for value, label in labels.get(facet, {}).items():
+                for name in (value, label.get("ar", ""), label.get("en", ""), *label.get("aliases", ())):
+                    key = name_key(name) if name else ""
+                    if len(key) >= 2 and (facet, value) not in table.get(key, ()):
+                        table.setdefault(key, []).append((facet, value))
+                en = name_key(label.get("en", "")).split()
+                if label.get("type") == "person" and len(en) > 1 and len(en[-1]) > 3:
+                    surnames.setdefault(en[-1], []).append((facet, value))  # Erdogan, Putin
+        for key, owners in surnames.items():
+            if len(owners) == 1 and key not in table:  # two people called Assad: neither
+                table[key] = owners
+        return cls(table)
+
+    def lookup(self, text: str) -> list[tuple[str, str]]:
+        """The entities ``text`` names as a whole (none for a longer or other query)."""
+        return list(self.by_key.get(name_key(text), ()))

@@ -1,0 +1,88 @@
+"""Entity-aware search (search/entity_names.py, search.engine): a query that is the name,
+an alias or the English label of a known place or actor also finds the documents tagged
+with it, on a sample of the shared corpora."""
+import pytest
+
+from search.engine import matching_ids, parse_request, run_search, search_document
+from search.entity_names import EntityNames, name_key
+
+
+@pytest.mark.parametrize("written, key", [
+    ("الموصل", "موصل"), ("الموصِل", "موصل"), ("Mosul", "mosul"), ("MOSUL", "mosul"),
+    ("Erdoğan", "erdogan"), ("«تنظيم الدولة»", "تنظيم دوله"), ("الدولة الإسلامية", "دوله اسلاميه"),
+    ("ISIS", "isis"), ("", ""),
+])
+def test_name_key(written, key):
+    assert name_key(written) == key
+
+
+def test_names_aliases_and_english_labels_name_the_entity():
+    names = EntityNames.from_labels({
+        "actor": {"داعش": {"ar": "داعش", "en": "Islamic State (ISIS)", "aliases": ["تنظيم الدولة", "ISIS"]}},
+        "place": {"الموصل": {"ar": "الموصل", "en": "Mosul"}},
+        "outlet": {"الجزيرة": {"ar": "الجزيرة", "en": "Al Jazeera"}},  # outlets are filters, not names
+    })
+    assert names.lookup("isis") == [("actor", "داعش")]
+    assert names.lookup("تنظيم الدولة") == [("actor", "داعش")]
+    assert names.lookup("mosul") == [("place", "الموصل")] == names.lookup("موصل")
+    assert names.lookup("Al Jazeera") == [] and names.lookup("داعش الموصل") == []
+
+
+def test_a_persons_english_family_name_names_them_unless_shared():
+    names = EntityNames.from_labels({"actor": {
+        "رجب طيب أردوغان": {"ar": "رجب طيب أردوغان", "en": "Recep Tayyip Erdogan", "type": "person"},
+        "بشار الأسد": {"ar": "بشار الأسد", "en": "Bashar al-Assad", "type": "person"},
+        "حافظ الأسد": {"ar": "حافظ الأسد", "en": "Hafez al-Assad", "type": "person"},
+        "الجيش الحر": {"ar": "الجيش الحر", "en": "Free Syrian Army", "type": "armed_group"},
+    }})
+    assert names.lookup("erdogan") == [("actor", "رجب طيب أردوغان")]
+    assert names.lookup("assad") == [] and names.lookup("army") == []
+
+
+def _tagged(gen, facet, value) -> set[str]:
+    return set(matching_ids(gen, parse_request({facet: value})))
+
+
+@pytest.mark.parametrize("query, facet, value", [
+    ("Mosul", "place", "الموصل"),
+    ("داعش", "actor", "داعش"),
+    ("تنظيم الدولة", "actor", "داعش"),
+])
+def test_a_query_naming_an_entity_finds_its_tagged_documents(corpus_gen, query, facet, value):
+    tagged = _tagged(corpus_gen, facet, value)
+    assert len(tagged) >= 5
+    found = set(matching_ids(corpus_gen, parse_request({"q": query})))
+    assert tagged <= found
+    doc = search_document(corpus_gen, parse_request({"q": query}))
+    assert {"facet": facet, "value": value} in [{k: e[k] for k in ("facet", "value")} for e in doc["entities"]]
+    assert doc["links"]["words_only"] and "entities=off" in doc["links"]["words_only"]
+    assert all(e["filter_url"].startswith("/api/search?") for e in doc["entities"])
+
+
+def test_entities_off_searches_the_words_only(corpus_gen):
+    words = run_search(corpus_gen, parse_request({"q": "Mosul", "entities": "off"}))
+    named = run_search(corpus_gen, parse_request({"q": "Mosul"}))
+    assert words["entities"] == [] and named["total"] > words["total"]
+    assert named["hits"] and named["hits"][0]["score"] > 0  # ranked by the Arabic name's words
+
+
+def test_operators_and_longer_queries_are_not_entity_names(corpus_gen):
+    assert run_search(corpus_gen, parse_request({"q": "داعش OR حلب"}))["entities"] == []
+    assert run_search(corpus_gen, parse_request({"q": "داعش في الموصل"}))["entities"] == []
+
+
+def test_entities_parameter_is_validated(corpus_gen):
+    from search.engine import BadRequest
+
+    with pytest.raises(BadRequest) as exc:
+        parse_request({"q": "x", "entities": "maybe"})
+    assert exc.value.param == "entities"
+
+
+def test_the_page_says_which_entity_it_included(corpus_index):
+    from web.app import create_app
+
+    client = create_app(corpus_index).test_client()
+    page = client.get("/search?q=Mosul").get_data(as_text=True)
+    assert "يشمل أيضًا" in page and "/search?place=" in page and "entities=off" in page
+    assert "يشمل أيضًا" not in client.get("/search?q=Mosul&entities=off").get_data(as_text=True)

@@ -101,7 +101,7 @@ def main(argv=None) -> int:
     base = f"http://127.0.0.1:{port}"
     results = {}
     try:
-        for _ in range(150):
+        for _ in range(600):  # up to 2 minutes: a large index opens (and builds its speller) first
             try:
                 fetch(base + "/api/health", timeout=2)
                 break

@@ -105,7 +105,7 @@ def http(index_dir: Path, queries: list[str], clients: int, workers: int, rounds
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
+        for _ in range(600):  # up to 2 minutes: a large index opens (and builds its speller) first
             try:
                 urllib.request.urlopen(base + "/api/health", timeout=2).read()
                 break

@@ -158,7 +158,7 @@ def _docs_mask(gen: Generation, q, deadline: float, cache: dict) -> tuple[np.nda
 def _query_matches(gen: Generation, pq: ParsedQuery | None, entities: bool, deadline: float, cache: dict):
     """(mask of the documents the query finds, the query to rank them by, relaxed?, timed
     out?, the (facet, value) entities the query names): the one matching step of the
-    API, the CLI and ``make eval``. No query finds every live document."""
+    API, the CLI and ``make eval``. No query (None) finds every live document."""
     n = gen.doc_count
     if pq is None:
         live = gen.store.live()

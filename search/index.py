@@ -15,7 +15,7 @@ from search.entity_names import EntityNames
 from search.facets import FacetTable
 from search.related import RelatedForms
 from search.schema import FACET_NAMES, RANK_ONLY_FIELDS, SEARCH_FIELDS
-from search.spelling import Speller
+from search.spelling import MIN_DOCS, SMALL_INDEX, Speller
 from search.storage import Storage
 from search.whoosh_storage import StorageError, WhooshStorage
 
@@ -113,7 +113,8 @@ class Generation:
         # its own reader: requests go on using the generation's meanwhile
         own = WhooshStorage(self.path)
         try:
-            speller = Speller.from_counts(own.term_counts("body_exact"))
+            speller = Speller.from_counts(own.term_counts("body_exact"),
+                                          MIN_DOCS if own.live_count >= SMALL_INDEX else 1)
         finally:
             own.close()
         with _SPELLER_LOCK:

@@ -7,7 +7,8 @@ corrector walks the whole term graph per word (about a second each on the bench 
 which is what let one misspelled query hold a worker for a minute.
 
 The vocabulary is the folded, unstemmed forms of the body (``body_exact``) seen in at
-least ``MIN_DOCS`` documents: a form seen once is as likely a typo as a word.
+least ``MIN_DOCS`` documents (any, in an index under ``SMALL_INDEX`` documents): a form
+seen once in a large archive is as likely a typo as a word.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 MAX_EDITS = 2
 PREFIX = 7
 MIN_DOCS = 3
+SMALL_INDEX = 1000  # documents: in a smaller index a word seen once is all there is to go on
 MIN_LENGTH = 3  # shorter words have too many neighbours at two edits to guess from
 
 
@@ -28,14 +30,15 @@ class Speller:
     words: int
 
     @classmethod
-    def from_counts(cls, counts: Iterable[tuple[str, int]]) -> "Speller":
-        """From (word, documents containing it) pairs; rarer and shorter words are left out."""
+    def from_counts(cls, counts: Iterable[tuple[str, int]], min_docs: int = MIN_DOCS) -> "Speller":
+        """From (word, documents containing it) pairs; words in fewer than ``min_docs``
+        documents and shorter words are left out."""
         from symspellpy import SymSpell  # imported here: only a query that found nothing needs it
 
         sym = SymSpell(max_dictionary_edit_distance=MAX_EDITS, prefix_length=PREFIX)
         n = 0
         for word, docs in counts:
-            if docs >= MIN_DOCS and len(word) >= MIN_LENGTH:
+            if docs >= min_docs and len(word) >= MIN_LENGTH:
                 sym.create_dictionary_entry(word, docs)
                 n += 1
         return cls(sym, n)

@@ -68,3 +68,12 @@ def test_no_suggestion_while_the_speller_is_built(corpus_index):
     assert time.perf_counter() - t0 < 0.5
     assert gen.speller(wait=True) is not None
     assert suggest(gen, "السعوديهة", time.perf_counter() + 2)[0]
+
+
+def test_a_small_index_suggests_from_every_word(seed_index):
+    """Five seed articles: a word seen in one of them is all there is."""
+    from search.index import IndexHandle
+
+    gen = IndexHandle(seed_index).get()
+    gen.speller(wait=True)
+    assert suggest(gen, "الموضل", time.perf_counter() + 2)[0] == analyze("الموصل", stemmed=False)[0]

@@ -18,7 +18,7 @@ from search.store import IndexUnavailable
 from web.worker import Turns
 
 bp = Blueprint("mirsad", __name__)
-# One search at a time per process, the cheapest waiting first (web.worker explains why).
+# One search at a time per process, short queries first within bounds (web.worker explains why).
 SEARCH_TURN = Turns()
 
 

@@ -5,7 +5,7 @@ opens a connection and sends nothing (or one byte a second) holds a whole worker
 is gunicorn's threaded worker (``gthread``): a connection waits in the worker's poller
 until it has data, and a request is read by one of ``--threads`` threads, so slow or
 idle clients hold at most a thread each while the others serve. The search itself runs
-one request at a time per worker, cheapest first (``Turns``): Python's GIL
+one request at a time per worker, short queries first within bounds (``Turns``): Python's GIL
 would serialize it anyway, and Whoosh does not promise that its readers may be shared
 by threads.
 
@@ -20,6 +20,7 @@ import heapq
 import itertools
 import json
 import threading
+import time
 from contextlib import contextmanager
 
 from gunicorn import util
@@ -47,21 +48,25 @@ class JsonErrorThreadWorker(ThreadWorker):
 
 
 class Turns:
-    """Whose turn it is to search in this worker: the cheapest waiting request first
-    (fewest query words), then first come, first served. Shortest job first keeps 8
-    clients sending 64-word queries from starving a reader's 2-word one, and a long
-    query only ever waits behind shorter ones. (``threading.Lock`` would wake any
-    waiter, and every test client is 127.0.0.1, so fairness cannot go by address.)"""
+    """Whose turn it is to search in this worker: the waiting request whose arrival plus
+    ``SECONDS_PER_WORD`` per query word is earliest. A reader's 2-word query goes ahead
+    of 64-word ones that came less than ~1.2 s before it, so 8 clients sending those
+    back to back do not starve it; and since the head start is bounded, a long query
+    is never starved by a stream of short ones (pure shortest-first did that under 64
+    clients). ``threading.Lock`` would wake any waiter, and every test client is
+    127.0.0.1, so fairness cannot go by address."""
+
+    SECONDS_PER_WORD = 0.02
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._waiting: list[tuple[int, int]] = []  # heap of (cost, arrival)
+        self._waiting: list[tuple[float, int]] = []  # heap of (virtual arrival, arrival number)
         self._arrivals = itertools.count()
         self._busy = False
 
     @contextmanager
     def __call__(self, cost: int):
-        me = (cost, next(self._arrivals))
+        me = (time.monotonic() + cost * self.SECONDS_PER_WORD, next(self._arrivals))
         with self._cond:
             heapq.heappush(self._waiting, me)
             while self._busy or self._waiting[0] != me:

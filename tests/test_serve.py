@@ -160,3 +160,42 @@ def test_idle_and_slow_connections_do_not_hold_the_workers(served):
     finally:
         for s in socks:
             s.close()
+
+
+def test_search_turns_put_short_queries_first_within_bounds(monkeypatch):
+    """web.worker.Turns: a 2-word query waiting beside a 64-word one goes first, unless the
+    long one came more than its head start (64 x 20 ms) before it."""
+    from web import worker
+
+    clock = [1000.0]
+    monkeypatch.setattr(worker.time, "monotonic", lambda: clock[0])
+
+    def order(long_first_by: float) -> list[str]:
+        turns, done, started = worker.Turns(), [], []
+        hold = threading.Event()
+
+        def run(name, cost):
+            started.append(name)
+            with turns(cost):
+                done.append(name)
+                if name == "holder":
+                    hold.wait(5)
+
+        threads = [threading.Thread(target=run, args=("holder", 1))]
+        threads[0].start()
+        while "holder" not in done:
+            time.sleep(0.01)
+        for name, cost, at in (("long", 64, 0.0), ("short", 2, long_first_by)):
+            clock[0] = 1000.0 + at
+            threads.append(threading.Thread(target=run, args=(name, cost)))
+            threads[-1].start()
+            while name not in started:
+                time.sleep(0.01)
+            time.sleep(0.05)  # queued
+        hold.set()
+        for t in threads:
+            t.join(5)
+        return done
+
+    assert order(long_first_by=0.5) == ["holder", "short", "long"]
+    assert order(long_first_by=2.0) == ["holder", "long", "short"]

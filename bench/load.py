@@ -36,6 +36,7 @@ def main(argv=None) -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--rebuilds", type=int, default=1, help="full rebuilds one after another while the clients run")
     parser.add_argument("--index", default="/tmp/mirsad-load-index")
     parser.add_argument("--old", nargs="+", default=[str(SHARED / "corpus" / "ant-jawharafm.jsonl.gz")],
                         help="what the serving index holds before the rebuild")
@@ -93,8 +94,9 @@ def main(argv=None) -> int:
             t.start()
         time.sleep(2)
         rebuild_t0 = time.time()
-        subprocess.run([*mirsad, "index", *args.new, "--index", str(index), "--quiet", "--procs", "2"],
-                       check=True, cwd=ROOT)
+        for _ in range(args.rebuilds):
+            subprocess.run([*mirsad, "index", *args.new, "--index", str(index), "--quiet", "--procs", "2"],
+                           check=True, cwd=ROOT)
         rebuild_s = time.time() - rebuild_t0
         stop[0] = max(stop[0], time.time() + 5)
         for t in threads:
@@ -110,7 +112,7 @@ def main(argv=None) -> int:
         "clients": args.clients, "seconds": round(wall, 1), "requests": len(times) + len(errors),
         "failed": len(errors), "errors": errors[:5], "rps": round(len(times) / wall, 1),
         "p50_ms": round(percentile(times, 50), 1), "p99_ms": round(percentile(times, 99), 1),
-        "rebuild_s": round(rebuild_s, 1), "swapped": old_gen not in gens and len(gens) == 1,
+        "rebuilds": args.rebuilds, "rebuild_s": round(rebuild_s, 1), "swapped": old_gen not in gens and len(gens) == 1,
         "inconsistent_answers": len(mixed), "old_totals": old_totals, "new_totals": new_totals,
     }
     out = ROOT / "bench" / "results" / f"load-{time.strftime('%Y%m%dT%H%M%S')}.json"

@@ -109,7 +109,7 @@ def _search(args) -> int:
 
     gen = _open(args.index)
     params = {"q": args.query, "per_page": str(args.limit), "page": str(args.page), "sort": args.sort,
-              "entities": "off" if args.words_only else "on"}
+              "entities": "off" if args.words_only else "on", "correct": "off" if args.literal else "on"}
     for facet in FACET_NAMES:
         params[facet] = getattr(args, facet) or []
     option = {"per_page": "--limit", "page": "--page", "sort": "--sort"}
@@ -131,7 +131,9 @@ def _search(args) -> int:
         return 0
     noun = "result" if result["total"] == 1 else "results"
     print(f"{result['total']:,} {noun} ({result['took_ms']} ms){' — no document has every word; showing any word' if result['relaxed'] else ''}")
-    if result["suggestion"]:
+    if result["corrected"]:
+        print(f"no results for {result['corrected']['from']}: showing {result['query']} (--literal for the query as written)")
+    elif result["suggestion"]:
         print(f"did you mean: {result['suggestion']}")
     if result["entities"]:
         print("also the articles tagged " + ", ".join(f"{e['facet']}={e['value']}" for e in result["entities"])
@@ -231,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=10, help="hits per page, 1-100 (default: %(default)s)")
     p.add_argument("--page", type=int, default=1, help="page of hits (default: %(default)s)")
     p.add_argument("--sort", default="relevance", choices=["relevance", "date"], help="order (default: %(default)s)")
+    p.add_argument("--literal", action="store_true",
+                   help="a query that finds nothing is not answered with its spelling correction's results")
     p.add_argument("--words-only", action="store_true",
                    help="a query naming a known place or actor finds its words only, not also the documents tagged with it")
     for facet in FACET_NAMES:

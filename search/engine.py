@@ -52,6 +52,7 @@ class SearchRequest:
     sort: str = "relevance"
     facet_size: int = 10
     entities: bool = True  # a query naming a known entity also finds the documents tagged with it
+    correct: bool = True  # a query that finds nothing answers with its spelling correction's results
 
     def params(self, **changes) -> list[tuple[str, str]]:
         """The request as URL parameters (with ``changes``), defaults left out."""
@@ -62,6 +63,8 @@ class SearchRequest:
         out += [(k, str(getattr(req, k))) for k in _OPTIONS if getattr(req, k) != getattr(_DEFAULT, k)]
         if not req.entities:
             out.append(("entities", "off"))
+        if not req.correct:
+            out.append(("correct", "off"))
         return out
 
     def query_string(self, **changes) -> str:
@@ -116,9 +119,12 @@ def parse_request(args) -> SearchRequest:
     q = (args.get("q") or "").strip()
     if "\x00" in q:
         raise BadRequest("bad_query", "q", "the query contains a NUL character")
-    entities = (args.get("entities") or "on").strip().lower()
-    if entities not in ("on", "off"):
-        raise BadRequest("bad_parameter", "entities", f"'entities' must be 'on' or 'off', got {entities[:40]!r}")
+    switches = {}
+    for name in ("entities", "correct"):
+        value = (args.get(name) or "on").strip().lower()
+        if value not in ("on", "off"):
+            raise BadRequest("bad_parameter", name, f"'{name}' must be 'on' or 'off', got {value[:40]!r}")
+        switches[name] = value == "on"
     sort = args.get("sort") or _DEFAULT.sort
     if sort not in ("relevance", "date"):
         raise BadRequest("bad_parameter", "sort", f"'sort' must be 'relevance' or 'date', got {sort[:40]!r}")
@@ -136,7 +142,7 @@ def parse_request(args) -> SearchRequest:
         per_page=_int_param(args, "per_page", _DEFAULT.per_page, 1, MAX_PER_PAGE),
         sort=sort,
         facet_size=_int_param(args, "facet_size", _DEFAULT.facet_size, 0, MAX_FACET_SIZE),
-        entities=entities == "on",
+        **switches,
     )
 
 
@@ -324,10 +330,22 @@ def run_search(gen: Generation, req: SearchRequest, t0: float | None = None) -> 
 def search_document(gen: Generation, req: SearchRequest, base: str = "/api/search") -> dict:
     """``run_search`` plus navigation: each facet value's ``toggle_url``, next/prev/sort
     links, filter links for the hits' entities, and a spelling suggestion when nothing
-    matched. ``base`` is the path the links point to (the page or the API)."""
+    matched — with the suggestion's results instead, when it finds some (``corrected``
+    says so and links to the literal query, ``correct=off``). ``base`` is the path the
+    links point to (the page or the API)."""
     t0 = time.perf_counter()
     gen.speller()  # starts building it, if need be, so it is ready when a query finds nothing
     result = run_search(gen, req, t0)
+    suggestion, literal = None, None
+    if req.q and result["total"] == 0:
+        suggestion, late = suggest(gen, req.q, t0 + TIME_BUDGET_S)
+        if suggestion and req.correct and not late and time.perf_counter() < t0 + TIME_BUDGET_S:
+            # nothing as written, something as corrected: answer with that, and say so
+            fixed = run_search(gen, replace(req, q=suggestion), t0)
+            if fixed["total"]:
+                result, literal, req = fixed, req, replace(req, q=suggestion)
+        result["took_ms"] = round((time.perf_counter() - t0) * 1000, 2)
+        result["timed_out"] = result["timed_out"] or late or time.perf_counter() > t0 + TIME_BUDGET_S
 
     def url(**changes) -> str:
         qs = req.query_string(**changes)
@@ -341,11 +359,9 @@ def search_document(gen: Generation, req: SearchRequest, base: str = "/api/searc
         e["filter_url"] = base + "?" + e.pop("filter")
     pages = -(-result["total"] // req.per_page) if result["total"] else 0
     result["pages"] = pages
-    result["suggestion"] = None
-    if req.q and result["total"] == 0:
-        result["suggestion"], late = suggest(gen, req.q, t0 + TIME_BUDGET_S)
-        result["took_ms"] = round((time.perf_counter() - t0) * 1000, 2)
-        result["timed_out"] = result["timed_out"] or late or time.perf_counter() > t0 + TIME_BUDGET_S
+    result["suggestion"] = suggestion
+    result["corrected"] = None if literal is None else {
+        "from": literal.q, "literal_url": base + "?" + literal.query_string(correct=False, page=1)}
     result["links"] = {
         "self": url(),
         "next": url(page=req.page + 1) if req.page < pages else None,

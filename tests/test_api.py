@@ -156,9 +156,23 @@ def test_health(client):
 def test_no_results_suggests_a_spelling(corpus_client):
     gen = corpus_client.application.extensions["mirsad"].get()
     gen.speller(wait=True)  # built in the background from the first search on
-    doc = get(corpus_client, "/api/search?q=السعوديهة")
-    assert doc["total"] == 0 and doc["suggestion"]
+    doc = get(corpus_client, "/api/search?q=السعوديهة&correct=off")
+    assert doc["total"] == 0 and doc["suggestion"] and doc["corrected"] is None
     assert get(corpus_client, "/api/search?q=" + doc["suggestion"])["total"] > 0
+
+
+def test_no_results_answers_with_the_corrections_results(corpus_client):
+    gen = corpus_client.application.extensions["mirsad"].get()
+    gen.speller(wait=True)
+    doc = get(corpus_client, "/api/search?q=السعوديهة")
+    right = get(corpus_client, "/api/search?q=" + doc["suggestion"])
+    assert doc["total"] == right["total"] > 0 and doc["query"] == doc["suggestion"]
+    assert [h["id"] for h in doc["hits"]] == [h["id"] for h in right["hits"]]
+    assert doc["corrected"]["from"] == "السعوديهة" and "correct=off" in doc["corrected"]["literal_url"]
+    literal = get(corpus_client, doc["corrected"]["literal_url"])
+    assert literal["total"] == 0 and literal["corrected"] is None
+    page = corpus_client.get("/search?q=السعوديهة").get_data(as_text=True)
+    assert "كما كُتبت" in page and "correct=off" in page
 
 
 @pytest.mark.parametrize("page, api", [

@@ -55,3 +55,10 @@ def test_a_name_finds_its_entity_unless_words_only(corpus_index):
     words = set(cli("search", "Mosul", "--words-only", "--index", corpus_index, "--ids").stdout.split())
     assert tagged and tagged <= named and len(words) < len(named)
     assert "place=الموصل" in cli("search", "Mosul", "--index", corpus_index, "--limit", 1).stdout
+
+
+def test_a_misspelled_query_shows_the_corrections_results_unless_literal(corpus_index):
+    out = cli("search", "السعوديهة", "--index", corpus_index, "--limit", 1).stdout
+    assert out.splitlines()[0].split()[0] != "0" and "no results for السعوديهة" in out
+    literal = cli("search", "السعوديهة", "--literal", "--index", corpus_index, "--limit", 1).stdout
+    assert literal.startswith("0 results") and "did you mean:" in literal

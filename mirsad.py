@@ -105,7 +105,7 @@ def _open(index_dir: str):
 
 
 def _search(args) -> int:
-    from search.engine import BadRequest, matching_ids, parse_request, search_document, suggest
+    from search.engine import BadRequest, matching_ids, parse_request, search_document
 
     gen = _open(args.index)
     params = {"q": args.query, "per_page": str(args.limit), "page": str(args.page), "sort": args.sort,
@@ -121,7 +121,8 @@ def _search(args) -> int:
             return 0
         result = search_document(gen, req)
         if result["total"] == 0 and req.q and result["suggestion"] is None:
-            result["suggestion"] = suggest(gen, req.q)[0]  # no deadline: waits for the speller
+            gen.speller(wait=True)  # a server builds it beforehand; one command waits for it
+            result = search_document(gen, req)
     except BadRequest as exc:
         name = option.get(exc.param, exc.param)
         print(f"mirsad search: {name}: {exc.message.replace(repr(exc.param), name)}", file=sys.stderr)

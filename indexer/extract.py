@@ -322,16 +322,13 @@ class Extractor:
     def _token_tags(self, tokens: list, mentions, source: str) -> list[str]:
         """The tagger's view of earlier passes: B-/I- + source and kind per token."""
         tags = [""] * len(tokens)
-        index = {t[0]: k for k, t in enumerate(tokens)}
-        for start, end, entity, facet in mentions:
-            i = index.get(start)
-            if i is None:
+        for (_start, _end, entity, facet), span in zip(mentions, _token_spans(tokens, mentions)):
+            if span is None:
                 continue
             kind = "place" if facet == "place" else ("person" if entity.type == "person" else "org")
-            j = i
-            while j < len(tokens) and tokens[j][1] <= end:
-                tags[j] = ("B-" if j == i else "I-") + source + kind
-                j += 1
+            i, j = span
+            for k in range(i, j + 1):
+                tags[k] = ("B-" if k == i else "I-") + source + kind
         return tags
 
     def feature_tags(self, text: str, tokens: list) -> list[str]:
@@ -676,28 +673,22 @@ def _headed_organizations(tokens, mentions) -> list[tuple[int, int, Entity, str]
     مصر الخير)."""
     if not any(t[6] in _ORG_HEAD_KEYS for t in tokens):
         return mentions
-    start_of = {t[0]: k for k, t in enumerate(tokens)}
-    taken = set()
-    for start, end, _entity, _facet in mentions:
-        k = start_of.get(start)
-        while k is not None and k < len(tokens) and tokens[k][0] < end:
-            taken.add(k)
-            k += 1
+    spans = _token_spans(tokens, mentions)
+    taken = {k for span in spans if span is not None for k in range(span[0], span[1] + 1)}
     out = []
-    for start, end, entity, facet in mentions:
-        i = start_of.get(start)
-        head = i - 1 if i else None
-        if head is None or tokens[i][3] or head in taken or facet != "place" \
+    for (start, end, entity, facet), span in zip(mentions, spans):
+        head = span[0] - 1 if span is not None and span[0] else None
+        if head is None or tokens[span[0]][3] or head in taken or facet != "place" \
                 or not any(f in WORDS.org_heads for f in _clitic_forms(tokens[head][6])):
             out.append((start, end, entity, facet))
             continue
-        after = next((k for k in range(i, len(tokens)) if tokens[k][0] >= end), None)
-        if after is not None and not tokens[after][3] and tokens[after][6] not in _NAME_STOP:
+        i, j = span
+        if j + 1 < len(tokens) and not tokens[j + 1][3] and tokens[j + 1][6] not in _NAME_STOP:
             # جمعية مصر الخير، شركة الشرق الأوسط لمحركات الطائرات: the name may go on past
             # the place, and no pass saw where it ends
             out.append((start, end, entity, facet))
             continue
-        name = strip_clitics(strip_marks(tokens[head][4])) + " " + _span_words(tokens, i, end)
+        name = " ".join([strip_clitics(strip_marks(tokens[head][4]))] + [strip_marks(tokens[k][4]) for k in range(i, j + 1)])
         out.append((tokens[head][0], end, Entity(name, "", "organization"), "actor"))
     return out
 
@@ -708,13 +699,21 @@ _ORG_HEAD_KEYS = frozenset(c + w for w in WORDS.org_heads
                            for c in ("", "و", "ف", "ب", "ك", "ل", "وب", "وك", "ول", "فب", "فك", "فل"))
 
 
-def _span_words(tokens, i: int, end: int) -> str:
-    """The words of tokens i... up to character ``end``, marks stripped."""
-    words = []
-    while i < len(tokens) and tokens[i][0] < end:
-        words.append(strip_marks(tokens[i][4]))
-        i += 1
-    return " ".join(words)
+def _token_spans(tokens, mentions) -> list[tuple[int, int] | None]:
+    """(first, last token) of each ``(start, end, ...)`` mention, None for one whose start
+    is no token's (every pass builds its mentions from token bounds)."""
+    start_of = {t[0]: k for k, t in enumerate(tokens)}
+    out = []
+    for mention in mentions:
+        i = start_of.get(mention[0])
+        if i is not None:
+            j = i
+            while j + 1 < len(tokens) and tokens[j + 1][1] <= mention[1]:
+                j += 1
+            out.append((i, j))
+        else:
+            out.append(None)
+    return out
 
 
 def _short_mentions(tokens, mentions) -> list[tuple[int, int, Entity, str]]:
@@ -727,16 +726,12 @@ def _short_mentions(tokens, mentions) -> list[tuple[int, int, Entity, str]]:
     word on the side the rest of the name would be (عدنان حمدي is someone else)."""
     if not any(facet == "actor" and e.type == "person" and " " in e.name for _, _, e, facet in mentions):
         return []
-    start_of = {t[0]: k for k, t in enumerate(tokens)}
     taken = [False] * len(tokens)
     owners: dict[tuple[str, str], Entity | None] = {}  # ("first" | "last", word key) -> person
-    for start, end, entity, facet in mentions:
-        i = start_of.get(start)
-        if i is None:
+    for (_start, _end, entity, facet), span in zip(mentions, _token_spans(tokens, mentions)):
+        if span is None:
             continue
-        j = i
-        while j + 1 < len(tokens) and tokens[j + 1][1] <= end:
-            j += 1
+        i, j = span
         taken[i:j + 1] = [True] * (j + 1 - i)
         if facet == "actor" and entity.type == "person" and j > i:
             for key in (("first", clitic_split(tokens[i][6])[1]), ("last", tokens[j][6])):

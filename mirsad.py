@@ -105,19 +105,29 @@ def _open(index_dir: str):
 
 
 def _search(args) -> int:
-    from search.engine import BadRequest, matching_ids, parse_request, search_document
+    from search.engine import BadRequest, export_row, matching_docs, matching_ids, parse_request
+    from search.parameters import MAX_EXPORT
+    from web import exports
+    from web.links import search_document
 
     gen = _open(args.index)
     params = {"q": args.query, "per_page": str(args.limit), "page": str(args.page), "sort": args.sort,
+              "from": args.date_from or "", "to": args.date_to or "",
               "entities": "off" if args.words_only else "on", "correct": "off" if args.literal else "on"}
     for facet in FACET_NAMES:
         params[facet] = getattr(args, facet) or []
-    option = {"per_page": "--limit", "page": "--page", "sort": "--sort"}
+    option = {"per_page": "--limit", "page": "--page", "sort": "--sort", "from": "--from", "to": "--to"}
     try:
         req = parse_request(params)
         if args.ids:
             for doc_id in matching_ids(gen, req):
                 print(doc_id)
+            return 0
+        if args.csv or args.jsonl:
+            rows = (export_row(gen, d, score) for d, score in matching_docs(gen, req, MAX_EXPORT))
+            lines = exports.csv_lines(rows) if args.csv else exports.jsonl_lines(rows)
+            for line in lines:
+                sys.stdout.write(line.lstrip("\ufeff") if args.csv else line)
             return 0
         result = search_document(gen, req)
         if result["total"] == 0 and req.q and result["suggestion"] is None:
@@ -233,7 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", default=DEFAULT_INDEX, help="index directory (default: %(default)s)")
     p.add_argument("--limit", type=int, default=10, help="hits per page, 1-100 (default: %(default)s)")
     p.add_argument("--page", type=int, default=1, help="page of hits (default: %(default)s)")
-    p.add_argument("--sort", default="relevance", choices=["relevance", "date"], help="order (default: %(default)s)")
+    p.add_argument("--sort", default="relevance", choices=["relevance", "date", "date_asc"],
+                   help="order: relevance, date (newest first) or date_asc (oldest first) (default: %(default)s)")
+    p.add_argument("--from", dest="date_from", metavar="DATE",
+                   help="only articles dated on or after this day, YYYY-MM-DD (or YYYY-MM, YYYY) (default: none)")
+    p.add_argument("--to", dest="date_to", metavar="DATE",
+                   help="only articles dated on or before this day, YYYY-MM-DD (or YYYY-MM, YYYY) (default: none)")
     p.add_argument("--literal", action="store_true",
                    help="a query that finds nothing is not answered with its spelling correction's results")
     p.add_argument("--words-only", action="store_true",
@@ -244,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     out.add_argument("--json", action="store_true", help="print the JSON API document")
     out.add_argument("--ids", action="store_true",
                      help="print the id of every article the search finds (filters and sort applied), one per line")
+    out.add_argument("--csv", action="store_true",
+                     help="print every article the search finds (at most 10,000) as CSV, like /api/search.csv")
+    out.add_argument("--jsonl", action="store_true",
+                     help="print every article the search finds (at most 10,000) as JSON lines, like /api/search.jsonl")
     p.set_defaults(func=_search)
 
     p = sub.add_parser("extract", help="print outlet, date, places and actors of each article as JSONL")

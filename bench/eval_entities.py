@@ -27,7 +27,7 @@ from pathlib import Path
 
 from indexer.extract import Extractor
 from indexer.tagger import MODEL, spans, strip_clitics
-from indexer.train_tagger import examples, mention_scores, print_scores, read_conll, tag_all, train
+from indexer.train_tagger import PARAMS, examples, mention_scores, print_scores, read_conll, tag_all, train
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MIRSAD_SHARED", ROOT.parent / "shared"))
@@ -79,7 +79,8 @@ def score(gold: Path, articles: Path, env: dict | None = None, show: bool = Fals
 _COUNTS = re.compile(r"^(places|actors): .*\(tp=(\d+) fp=(\d+) fn=(\d+)\)", re.M)
 
 
-def cross_validate(folds: int, models: Path | None = None, show: bool = False) -> None:
+def cross_validate(folds: int, models: Path | None = None, show: bool = False,
+                   params: dict | None = None) -> None:
     """The scorer's counts summed over ``folds`` folds of train.conll."""
     extractor = Extractor(tagger=None)
     sentences = read_conll(ANER / "train.conll")
@@ -91,7 +92,8 @@ def cross_validate(folds: int, models: Path | None = None, show: bool = False) -
             model = (models or Path(tmp)) / f"fold{k + 1}of{folds}.crfsuite"
             if not model.exists():
                 model.parent.mkdir(parents=True, exist_ok=True)
-                train(examples(sentences[:k * size] + sentences[(k + 1) * size:], extractor), model)
+                train(examples(sentences[:k * size] + sentences[(k + 1) * size:], extractor), model,
+                      params or PARAMS)
             articles, gold = pseudo_articles(held)
             write_jsonl(Path(tmp) / "articles.jsonl", articles)
             write_jsonl(Path(tmp) / "gold.jsonl", gold)
@@ -114,9 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show", action="store_true", help="list the scorer's misses and extras")
     ap.add_argument("--folds", type=int, default=0, help="cross-validate on train.conll in this many folds")
     ap.add_argument("--models", type=Path, help="with --folds: keep the fold models in this folder and reuse them")
+    ap.add_argument("--c1", type=float, default=PARAMS["c1"], help="with --folds: the CRF's L1 weight (default: %(default)s)")
+    ap.add_argument("--c2", type=float, default=PARAMS["c2"], help="with --folds: the CRF's L2 weight (default: %(default)s)")
     args = ap.parse_args(argv)
     if args.folds:
-        cross_validate(args.folds, args.models, args.show)
+        cross_validate(args.folds, args.models, args.show, dict(PARAMS, c1=args.c1, c2=args.c2))
         return 0
     extractor = Extractor(tagger=None)
     if args.dev:

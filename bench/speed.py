@@ -2,7 +2,7 @@
 
 1. Builds an index of ant-multisource + saudinewsnet (~62.5k articles, with entity
    extraction) and records docs/s, wall seconds, peak RSS and size on disk.
-2. Runs ../shared/bench/queries.txt through ``search.engine.search_document`` — what the
+2. Runs ../shared/bench/queries.txt through ``web.links.search_document`` — what the
    API answers with: all facets, 20 snippets — one warm-up pass, then a measured pass.
 3. Serves the index with gunicorn on 127.0.0.1 and replays the queries over HTTP with a
    fixed number of concurrent clients.
@@ -73,7 +73,8 @@ def build(index_dir: Path, procs: int, sources: list[Path], entities: bool = Tru
 
 
 def in_process(index_dir: Path, queries: list[str]) -> dict:
-    from search.engine import parse_request, search_document
+    from search.engine import parse_request
+    from web.links import search_document
     from search.index import IndexHandle
 
     gen = IndexHandle(index_dir).get()

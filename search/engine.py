@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Mapping
 from urllib.parse import urlencode
 
@@ -23,34 +23,40 @@ from search.postings import Deadline, bm25f_scores, match_mask, top_k
 from search.query import ParsedQuery, QueryTooLarge, parse
 from search.related import weight as related_weight
 from search.schema import FACET_NAMES, FACET_SEP, FACETS, RANK_ONLY_FIELDS, SCORE_GROUPS, STEM_GROUP
+from search.facets import date_histogram
+from search.parameters import (INTERVALS, MAX_EXPORT, MAX_FACET_SIZE, MAX_FILTER_VALUES,
+                               MAX_PAGE, MAX_PER_PAGE, SEARCH_PARAM_NAMES, SEARCH_PARAMS, SORTS, SWITCH)
 from search.snippets import highlight, snippet
 
-MAX_PER_PAGE = 100
-MAX_PAGE = 500
-MAX_FACET_SIZE = 100
-MAX_FILTER_VALUES = 50
 TIME_BUDGET_S = 2.0
 
 
 class BadRequest(ValueError):
-    """A parameter the engine cannot answer; ``param`` names it."""
+    """A parameter the engine cannot answer; ``param`` names it, ``message_ar`` says it in
+    Arabic (for the page)."""
 
-    def __init__(self, code: str, param: str, message: str):
+    def __init__(self, code: str, param: str, message: str, message_ar: str = ""):
         super().__init__(message)
         self.code, self.param, self.message = code, param, message
+        self.message_ar = message_ar or f"قيمة غير صالحة للمعامل «{param}»"
 
     def as_json(self) -> dict:
-        return {"error": {"code": self.code, "param": self.param, "message": self.message}}
+        return {"error": {"code": self.code, "param": self.param, "message": self.message,
+                          "message_ar": self.message_ar}}
 
 
 @dataclass
 class SearchRequest:
     q: str = ""
     filters: dict[str, list[str]] = field(default_factory=dict)
+    date_from: date | None = None  # inclusive, UTC
+    date_to: date | None = None  # inclusive, UTC
     page: int = 1
     per_page: int = 20
     sort: str = "relevance"
     facet_size: int = 10
+    interval: str | None = None  # the date histogram's bucket; None: chosen from the span
+    histogram_by: str | None = None  # a facet splitting the date histogram
     entities: bool = True  # a query naming a known entity also finds the documents tagged with it
     correct: bool = True  # a query that finds nothing answers with its spelling correction's results
 
@@ -60,6 +66,10 @@ class SearchRequest:
         out = [("q", req.q)] if req.q else []
         for name in FACET_NAMES:
             out += [(name, v) for v in req.filters.get(name, [])]
+        if req.date_from:
+            out.append(("from", req.date_from.isoformat()))
+        if req.date_to:
+            out.append(("to", req.date_to.isoformat()))
         out += [(k, str(getattr(req, k))) for k in _OPTIONS if getattr(req, k) != getattr(_DEFAULT, k)]
         if not req.entities:
             out.append(("entities", "off"))
@@ -70,9 +80,14 @@ class SearchRequest:
     def query_string(self, **changes) -> str:
         return "&".join(map(_encoded, self.params(**changes)))
 
+    @property
+    def narrowed(self) -> bool:
+        """Whether any filter (a facet value or a date bound) is set."""
+        return bool(self.filters or self.date_from or self.date_to)
+
 
 _DEFAULT = SearchRequest()
-_OPTIONS = ("page", "per_page", "sort", "facet_size")
+_OPTIONS = ("page", "per_page", "sort", "facet_size", "interval", "histogram_by")
 _ENCODED: dict[tuple[str, str], str] = {}
 
 
@@ -98,14 +113,49 @@ def _int_param(args: Mapping, name: str, default: int, low: int, high: int) -> i
             raise ValueError(text)
         value = int(text)
     except ValueError:
-        raise BadRequest("bad_parameter", name, f"'{name}' must be a whole number, got {str(raw)[:40]!r}") from None
+        raise BadRequest("bad_parameter", name, f"'{name}' must be a whole number, got {str(raw)[:40]!r}",
+                         f"المعامل «{name}» يجب أن يكون عددًا صحيحًا") from None
     if not low <= value <= high:
-        raise BadRequest("bad_parameter", name, f"'{name}' must be between {low} and {high}, got {value}")
+        raise BadRequest("bad_parameter", name, f"'{name}' must be between {low} and {high}, got {value}",
+                         f"المعامل «{name}» يجب أن يكون بين {low} و{high}")
     return value
 
 
-def parse_request(args) -> SearchRequest:
-    """Validate request parameters (a Werkzeug MultiDict or a dict of str/list)."""
+_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def _date_param(args: Mapping, name: str, end: bool) -> date | None:
+    """An ISO date (``2018-03-01``); a month (``2018-03``) or a year (``2018``) means its
+    first day for ``from`` and its last day for ``to`` (``end``)."""
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return None
+    m = _DATE.fullmatch(raw)
+    try:
+        if not m:
+            raise ValueError(raw)
+        year, month, day = int(m.group(1)), int(m.group(2) or 0), int(m.group(3) or 0)
+        if day:
+            return date(year, month, day)
+        if month:
+            return (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)) if end else date(year, month, 1)
+        return date(year, 12, 31) if end else date(year, 1, 1)
+    except ValueError:
+        raise BadRequest("bad_parameter", name, f"'{name}' must be a date YYYY-MM-DD (or YYYY-MM, YYYY), "
+                         f"got {raw[:40]!r}", f"المعامل «{name}» يجب أن يكون تاريخًا بالصيغة YYYY-MM-DD") from None
+
+
+def _choice(args: Mapping, name: str, choices: tuple[str, ...], default: str | None) -> str | None:
+    value = (args.get(name) or "").strip() or default
+    if value is not None and value not in choices:
+        raise BadRequest("bad_parameter", name, f"'{name}' must be one of {', '.join(choices)}, got {value[:40]!r}",
+                         f"المعامل «{name}» يجب أن يكون أحد: {'، '.join(choices)}")
+    return value
+
+
+def parse_request(args, known: frozenset[str] = SEARCH_PARAM_NAMES) -> SearchRequest:
+    """Validate request parameters (a Werkzeug MultiDict or a dict of str/list); a name
+    outside ``known`` (``search.parameters``) is a 400 naming it."""
 
     def getlist(name: str) -> list[str]:
         if hasattr(args, "getlist"):
@@ -113,35 +163,41 @@ def parse_request(args) -> SearchRequest:
         value = args.get(name, [])
         return [value] if isinstance(value, str) else list(value)
 
-    for name in ("q", "sort"):
-        if len(getlist(name)) > 1:
-            raise BadRequest("bad_parameter", name, f"'{name}' may be given once")
+    for name in args.keys():
+        if name not in known:
+            raise BadRequest("unknown_parameter", name, f"unknown parameter '{name[:40]}'; the API takes "
+                             + ", ".join(sorted(known)), f"معامل غير معروف: «{name[:40]}»")
+    for p in SEARCH_PARAMS:
+        if not p.repeat and len(getlist(p.name)) > 1:
+            raise BadRequest("bad_parameter", p.name, f"'{p.name}' may be given once",
+                             f"المعامل «{p.name}» يُعطى مرة واحدة")
     q = (args.get("q") or "").strip()
     if "\x00" in q:
-        raise BadRequest("bad_query", "q", "the query contains a NUL character")
-    switches = {}
-    for name in ("entities", "correct"):
-        value = (args.get(name) or "on").strip().lower()
-        if value not in ("on", "off"):
-            raise BadRequest("bad_parameter", name, f"'{name}' must be 'on' or 'off', got {value[:40]!r}")
-        switches[name] = value == "on"
-    sort = args.get("sort") or _DEFAULT.sort
-    if sort not in ("relevance", "date"):
-        raise BadRequest("bad_parameter", "sort", f"'sort' must be 'relevance' or 'date', got {sort[:40]!r}")
+        raise BadRequest("bad_query", "q", "the query contains a NUL character", "في الاستعلام محرف NUL")
+    switches = {name: _choice(args, name, SWITCH, "on") == "on" for name in ("entities", "correct")}
     filters = {}
     for name in FACET_NAMES:
         values = [v.strip() for v in getlist(name) if v and v.strip()]
         if len(values) > MAX_FILTER_VALUES:
-            raise BadRequest("bad_parameter", name, f"at most {MAX_FILTER_VALUES} '{name}' values")
+            raise BadRequest("bad_parameter", name, f"at most {MAX_FILTER_VALUES} '{name}' values",
+                             f"على الأكثر {MAX_FILTER_VALUES} قيمة للمعامل «{name}»")
         if values:
             filters[name] = list(dict.fromkeys(values))
+    date_from, date_to = _date_param(args, "from", end=False), _date_param(args, "to", end=True)
+    if date_from and date_to and date_from > date_to:
+        raise BadRequest("bad_parameter", "to", f"'to' ({date_to}) is before 'from' ({date_from})",
+                         f"تاريخ «to» ({date_to}) يسبق تاريخ «from» ({date_from})")
     return SearchRequest(
         q=q,
         filters=filters,
+        date_from=date_from,
+        date_to=date_to,
         page=_int_param(args, "page", _DEFAULT.page, 1, MAX_PAGE),
         per_page=_int_param(args, "per_page", _DEFAULT.per_page, 1, MAX_PER_PAGE),
-        sort=sort,
+        sort=_choice(args, "sort", SORTS, _DEFAULT.sort),
         facet_size=_int_param(args, "facet_size", _DEFAULT.facet_size, 0, MAX_FACET_SIZE),
+        interval=_choice(args, "interval", INTERVALS, None),
+        histogram_by=_choice(args, "histogram_by", FACET_NAMES, None),
         **switches,
     )
 
@@ -243,44 +299,78 @@ def _hit(gen: Generation, docnum: int, score: float | None, pq: ParsedQuery | No
     stored = gen.store.stored(docnum)
     body = stored.get("body") or ""
     outlet = stored.get("outlet") or ""
-    return {
+    out = {
         "id": stored.get("id"),
         "title": _bounded(stored.get("title") or "", MAX_HIT_TITLE),
         "outlet": outlet or None,
         "outlet_label": gen.label("outlet", outlet)["ar"] if outlet else None,
         "date": _format_date(int(gen.dates[docnum])),
         "url": link_url(stored.get("url")),
-        "places": _entities(gen, stored, "place"),
-        "actors": _entities(gen, stored, "actor"),
-        "snippet": snippet(body, pq.stems, pq.forms) if pq else snippet(body, frozenset(), frozenset()),
-        "score": round(float(score), 4) if score is not None else None,
     }
+    for facet in FACETS:
+        if facet.key and facet.on_hits:
+            out[facet.key] = _entities(gen, stored, facet.name)
+    out["snippet"] = snippet(body, pq.stems, pq.forms) if pq else snippet(body, frozenset(), frozenset())
+    out["score"] = round(float(score), 4) if score is not None else None
+    return out
+
+
+def date_mask(gen: Generation, req: SearchRequest) -> np.ndarray | None:
+    """The documents dated within ``from`` .. ``to`` (inclusive days, UTC), or None when
+    the request sets neither; an undated document is outside any range."""
+    if not (req.date_from or req.date_to):
+        return None
+    low = _day_start(req.date_from) if req.date_from else 0
+    high = _day_start(req.date_to + timedelta(days=1)) if req.date_to else np.iinfo(np.int64).max
+    return (gen.dates >= low) & (gen.dates < high)
+
+
+def _day_start(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
+
+
+def last_page(total: int, per_page: int) -> int:
+    """The last page the API serves for ``total`` hits (at least 1, at most ``MAX_PAGE``)."""
+    return max(1, min(-(-total // per_page), MAX_PAGE))
+
+
+def _filtered(gen: Generation, req: SearchRequest, qmask: np.ndarray):
+    """(every facet filter's mask, the date range's mask or None, the documents of
+    ``qmask`` passing every facet filter, those also in the date range)."""
+    fmasks = {name: gen.facets[name].mask_any(vals, gen.doc_count) for name, vals in req.filters.items()}
+    dmask = date_mask(gen, req)
+    undated = qmask.copy()
+    for m in fmasks.values():
+        undated &= m
+    return fmasks, dmask, undated, (undated if dmask is None else undated & dmask)
 
 
 def run_search(gen: Generation, req: SearchRequest, t0: float | None = None) -> dict:
-    """Answer a search request: hits, disjunctive facet counts, timing. ``t0`` is when the
-    request began (``time.perf_counter``), now by default: every phase of the request
-    shares the one deadline ``t0 + TIME_BUDGET_S``."""
+    """Answer a search request: hits, disjunctive facet counts and date histogram, timing.
+    ``t0`` is when the request began (``time.perf_counter``), now by default: every phase
+    of the request shares the one deadline ``t0 + TIME_BUDGET_S``. Links are parameters
+    (query strings: ``toggle``, ``range``, ``filter``); the web layer makes them URLs."""
     t0 = time.perf_counter() if t0 is None else t0
     deadline = t0 + TIME_BUDGET_S
     pq = _parse_query(gen, req.q) if req.q else None
-    n = gen.doc_count
     cache: dict = {}  # postings read for this request
 
-    # Documents matching the text query (all documents for an empty query).
+    # Documents matching the text query (all documents for an empty query), then the
+    # filters: values OR-ed within a facet, facets and the date range AND-ed.
     qmask, query, relaxed, timed_out, named = _query_matches(gen, pq, req.entities, deadline, cache)
-    # One mask per facet with a selection: values OR-ed within a facet.
-    fmasks = {name: gen.facets[name].mask_any(vals, n) for name, vals in req.filters.items()}
-    total_mask = qmask.copy()
-    for m in fmasks.values():
-        total_mask &= m
+    fmasks, dmask, any_date, total_mask = _filtered(gen, req, qmask)
     total = int(total_mask.sum())
+    last = last_page(total, req.per_page)
+    if req.page > last:
+        raise BadRequest("page_out_of_range", "page", f"'page' {req.page} is past the last page, {last}",
+                         f"الصفحة {req.page} بعد آخر صفحة ({last})")
 
+    sort = "date" if pq is None and req.sort == "relevance" else req.sort  # nothing to rank by
     start = (req.page - 1) * req.per_page
     hits = []
     if total and start < total:
-        if pq is None or req.sort == "date":
-            hits = _by_date(gen, total_mask, start, req.per_page, pq)
+        if sort != "relevance":
+            hits = [_hit(gen, d, None, pq) for d in _by_date(gen, total_mask, start, req.per_page, sort)]
         else:
             top = _rank(gen, pq, query, total_mask, start + req.per_page, cache, coord=not named)
             hits = [_hit(gen, docnum, score, pq) for docnum, score in top[start:]]
@@ -291,8 +381,10 @@ def run_search(gen: Generation, req: SearchRequest, t0: float | None = None) -> 
         for other, m in fmasks.items():
             if other != facet.name:
                 mask &= m
+        if dmask is not None:
+            mask &= dmask
         table = gen.facets[facet.name]
-        counts = table.count(None if (pq is None and not fmasks) else mask)
+        counts = table.count(None if (pq is None and not req.narrowed) else mask)
         selected = req.filters.get(facet.name, [])
         values = []
         for value, count in table.top(counts, req.facet_size, selected):
@@ -309,6 +401,8 @@ def run_search(gen: Generation, req: SearchRequest, t0: float | None = None) -> 
     return {
         "query": req.q,
         "filters": req.filters,
+        "from": req.date_from.isoformat() if req.date_from else None,
+        "to": req.date_to.isoformat() if req.date_to else None,
         "entities": [{"facet": facet, "value": value, "label": gen.label(facet, value)["ar"],
                       "label_en": gen.label(facet, value)["en"],
                       "filter": req.query_string(q="", filters={**req.filters, facet: [value]}, page=1)}
@@ -316,7 +410,10 @@ def run_search(gen: Generation, req: SearchRequest, t0: float | None = None) -> 
         "total": total,
         "page": req.page,
         "per_page": req.per_page,
-        "sort": req.sort,
+        "pages": last if total else 0,
+        "pages_capped": -(-total // req.per_page) > MAX_PAGE,
+        "sort": sort,
+        "facet_size": req.facet_size,
         "relaxed": relaxed,
         "question": bool(pq and pq.question),
         "took_ms": round((time.perf_counter() - t0) * 1000, 2),
@@ -324,15 +421,15 @@ def run_search(gen: Generation, req: SearchRequest, t0: float | None = None) -> 
         "timed_out": timed_out or time.perf_counter() > deadline,
         "hits": hits,
         "facets": facets,
+        "histogram": _histogram(gen, req, any_date),
     }
 
 
-def search_document(gen: Generation, req: SearchRequest, base: str = "/api/search") -> dict:
-    """``run_search`` plus navigation: each facet value's ``toggle_url``, next/prev/sort
-    links, filter links for the hits' entities, and a spelling suggestion when nothing
-    matched — with the suggestion's results instead, when it finds some (``corrected``
-    says so and links to the literal query, ``correct=off``). ``base`` is the path the
-    links point to (the page or the API)."""
+def answer(gen: Generation, req: SearchRequest) -> tuple[dict, SearchRequest]:
+    """``run_search`` plus a spelling suggestion when nothing matched — with the
+    suggestion's results instead, when it finds some (``corrected`` says so, with the
+    parameters of the literal query, ``correct=off``). Returns the answer and the request
+    it answers (the corrected one, if so): the API, the page and the CLI call this."""
     t0 = time.perf_counter()
     gen.speller()  # starts building it, if need be, so it is ready when a query finds nothing
     result = run_search(gen, req, t0)
@@ -346,52 +443,51 @@ def search_document(gen: Generation, req: SearchRequest, base: str = "/api/searc
                 result, literal, req = fixed, req, replace(req, q=suggestion)
         result["took_ms"] = round((time.perf_counter() - t0) * 1000, 2)
         result["timed_out"] = result["timed_out"] or late or time.perf_counter() > t0 + TIME_BUDGET_S
-
-    def url(**changes) -> str:
-        qs = req.query_string(**changes)
-        return base + ("?" + qs if qs else "")
-
-    for values in result["facets"].values():
-        for v in values:
-            toggle = v.pop("toggle")
-            v["toggle_url"] = base + ("?" + toggle if toggle else "")
-    for e in result["entities"]:
-        e["filter_url"] = base + "?" + e.pop("filter")
-    pages = -(-result["total"] // req.per_page) if result["total"] else 0
-    result["pages"] = pages
     result["suggestion"] = suggestion
     result["corrected"] = None if literal is None else {
-        "from": literal.q, "literal_url": base + "?" + literal.query_string(correct=False, page=1)}
-    result["links"] = {
-        "self": url(),
-        "next": url(page=req.page + 1) if req.page < pages else None,
-        "prev": url(page=req.page - 1) if req.page > 1 else None,
-        "json": "/api/search" + ("?" + req.query_string() if req.query_string() else ""),
-        "html": "/search" + ("?" + req.query_string() if req.query_string() else ""),
-        "sort_relevance": url(sort="relevance", page=1),
-        "sort_date": url(sort="date", page=1),
-        "clear_filters": base + ("?" + urlencode({"q": req.q}) if req.q else ""),
-        "words_only": url(entities=False, page=1) if result["entities"] else None,
+        "from": literal.q, "literal": literal.query_string(correct=False, page=1)}
+    return result, req
+
+
+HISTOGRAM_SERIES = 5  # histogram_by splits by this many top values (and the rest)
+
+
+def _histogram(gen: Generation, req: SearchRequest, mask: np.ndarray) -> dict:
+    """The date histogram of the documents ``mask`` holds (every filter but the date
+    range): buckets with counts and the range parameters that narrow to each."""
+    split = None
+    if req.histogram_by:
+        table = gen.facets[req.histogram_by]
+        top = table.top(table.count(mask), HISTOGRAM_SERIES, [])
+        split = [(value, table.mask_any([value], gen.doc_count)) for value, _count in top]
+    h = date_histogram(gen.dates, mask, req.interval, split)
+    low, high = req.date_from, req.date_to
+    out = {
+        "interval": h.interval,
+        "requested_interval": h.requested,
+        "undated": h.undated,
+        "buckets": [{"start": s.isoformat(), "end": e.isoformat(), "count": c,
+                     "selected": bool((low or high) and (not low or s >= low) and (not high or e <= high)),
+                     "range": req.query_string(date_from=s, date_to=e, page=1)}
+                    for s, e, c in zip(h.starts, h.ends, h.counts)],
+        "by": req.histogram_by,
+        "series": None,
     }
-    values: dict[str, set[str]] = {"outlet": set(), "place": set(), "actor": set()}
-    for hit in result["hits"]:
-        if hit["outlet"]:
-            values["outlet"].add(hit["outlet"])
-        values["place"].update(p["value"] for p in hit["places"])
-        values["actor"].update(a["value"] for a in hit["actors"])
-    for hit in result["hits"]:
-        hit["doc_url"] = doc_url(hit["id"], q=req.q)
-    result["filter_urls"] = {facet: {v: url(filters={**req.filters, facet: [v]}, page=1) for v in vs}
-                             for facet, vs in values.items()}
-    return result
+    if req.histogram_by:
+        out["series"] = [{"value": value,
+                          "label": gen.label(req.histogram_by, value)["ar"] if value else None,
+                          "counts": counts} for value, counts in h.series]
+    return out
 
 
-def _by_date(gen: Generation, mask: np.ndarray, start: int, count: int, pq) -> list[dict]:
+def _by_date(gen: Generation, mask: np.ndarray, start: int, count: int | None, sort: str) -> list[int]:
+    """Doc numbers of ``mask`` newest first (``date``) or oldest first (``date_asc``),
+    from ``start``; unknown dates (-1) last either way; doc number breaks ties stably."""
     docs = np.flatnonzero(mask)
-    # Newest first; unknown dates (-1) last; doc number breaks ties stably.
-    order = np.lexsort((docs, -gen.dates[docs]))
-    page = docs[order[start:start + count]]
-    return [_hit(gen, int(d), None, pq) for d in page]
+    dates = gen.dates[docs]
+    key = -dates if sort == "date" else np.where(dates < 0, np.iinfo(np.int64).max, dates)
+    order = np.lexsort((docs, key))
+    return docs[order[start:None if count is None else start + count]].tolist()
 
 
 def _match(gen: Generation, pq: ParsedQuery, deadline: float, cache: dict):
@@ -444,10 +540,10 @@ def ranked_ids(gen: Generation, text: str, limit: int = 100) -> list[str]:
     return [gen.store.stored(d)["id"] for d, _score in _rank(gen, pq, query, mask, limit, cache, coord=not named)]
 
 
-def get_document(gen: Generation, doc_id: str, q: str = "") -> dict | None:
+def get_document(gen: Generation, doc_id: str, q: str = "", link=None) -> dict | None:
     """The full article with its entities, or None. ``body_html`` is the body escaped,
-    each place and actor mention a link to the articles filtered by it, the words of
-    ``q`` in <mark>."""
+    each place and actor mention a link (``link(facet, value)``, the web layer's) to the
+    articles filtered by it, the words of ``q`` in <mark>."""
     docnum = gen.store.docnum(doc_id)
     if docnum is None:
         return None
@@ -465,39 +561,50 @@ def get_document(gen: Generation, doc_id: str, q: str = "") -> dict | None:
         "category": stored.get("category") or None,
         "body": body,
         "body_html": highlight(body, pq.stems if pq else frozenset(), pq.forms if pq else frozenset(),
-                               [tuple(m) for m in stored.get("mentions") or []], _filter_url),
-        "places": _entities(gen, stored, "place"),
-        "actors": _entities(gen, stored, "actor"),
-        "countries": _entities(gen, stored, "country"),
+                               [tuple(m) for m in stored.get("mentions") or []], link),
+        **{f.key: _entities(gen, stored, f.name) for f in FACETS if f.key},
     }
 
 
-def doc_url(doc_id: str, api: bool = False, q: str = "") -> str:
-    """The link to a document: its id as a query parameter, so any id (``..``, a leading
-    ``/``, ``?``, ``#``) reaches its page; ``/doc/<id>`` paths stay served."""
-    params = {"id": doc_id, **({"q": q} if q else {})}
-    return ("/api/doc?" if api else "/doc?") + urlencode(params)
-
-
-def _filter_url(facet: str, value: str) -> str:
-    return "/search?" + urlencode({facet: value})
+def matching_docs(gen: Generation, req: SearchRequest, limit: int | None = None) -> list[tuple[int, float | None]]:
+    """(doc number, score or None) of every document the search ``req`` finds — its text
+    query, filters, date range and sort — in the order its pages show them, at most
+    ``limit`` (``mirsad search --ids``, the CSV and JSONL exports); an empty query finds
+    every document."""
+    pq = _parse_query(gen, req.q) if req.q else None
+    cache: dict = {}
+    qmask, query, _relaxed, _cut, named = _query_matches(gen, pq, req.entities,
+                                                         time.perf_counter() + TIME_BUDGET_S, cache)
+    mask = _filtered(gen, req, qmask)[3]
+    sort = "date" if pq is None and req.sort == "relevance" else req.sort
+    if sort != "relevance":
+        return [(d, None) for d in _by_date(gen, mask, 0, limit, sort)]
+    count = int(mask.sum()) if limit is None else min(limit, int(mask.sum()))
+    return _rank(gen, pq, query, mask, count, cache, coord=not named) if count else []
 
 
 def matching_ids(gen: Generation, req: SearchRequest) -> list[str]:
-    """Every id the search ``req`` finds — its text query, filters and sort — in the
-    order its pages show them (``mirsad search --ids``); an empty query finds every
-    document."""
-    pq = _parse_query(gen, req.q) if req.q else None
-    n, cache = gen.doc_count, {}
-    mask, query, _relaxed, _cut, named = _query_matches(gen, pq, req.entities, time.perf_counter() + TIME_BUDGET_S, cache)
-    for name, values in req.filters.items():
-        mask &= gen.facets[name].mask_any(values, n)
-    if pq is None or req.sort == "date":
-        docs = np.flatnonzero(mask)
-        docs = docs[np.lexsort((docs, -gen.dates[docs]))]
-    else:
-        docs = [d for d, _score in _rank(gen, pq, query, mask, int(mask.sum()), cache, coord=not named)]
-    return [gen.store.stored(int(d))["id"] for d in docs]
+    """The ids of ``matching_docs``."""
+    return [gen.store.stored(int(d))["id"] for d, _score in matching_docs(gen, req)]
+
+
+EXPORT_FIELDS = ("id", "date", "outlet", "title", "url", *(f.key for f in FACETS if f.key and f.on_hits), "score")
+
+
+def export_row(gen: Generation, docnum: int, score: float | None) -> dict:
+    """One document as an export row (``EXPORT_FIELDS``): places and actors as lists of
+    their canonical names."""
+    stored = gen.store.stored(docnum)
+    return {
+        "id": stored.get("id"),
+        "date": _format_date(int(gen.dates[docnum])),
+        "outlet": stored.get("outlet") or None,
+        "title": stored.get("title") or "",
+        "url": link_url(stored.get("url")),
+        **{f.key: [v for v in (stored.get(f.name) or "").split(FACET_SEP) if v]
+           for f in FACETS if f.key and f.on_hits},
+        "score": round(float(score), 4) if score is not None else None,
+    }
 
 
 def ids_for_query(gen: Generation, q: str) -> list[str]:

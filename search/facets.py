@@ -8,6 +8,7 @@ Counting the facet values of any set of documents is then one ``bincount`` over 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -78,3 +79,92 @@ class FacetTable:
                 v = self.ordinal.get(value)
                 out.append((value, int(counts[v]) if v is not None else 0))
         return out
+
+
+# The date histogram: a facet over time. Dates are int64 UTC seconds per document (-1:
+# unknown); a bucket is a day, a Monday-to-Sunday week, a calendar month or a year.
+DAY_S = 86_400
+MAX_BUCKETS = 400  # a finer interval asked for over a longer span is coarsened (and said so)
+_SPAN_DAYS = (("day", 62), ("week", 7 * 40), ("month", 366 * 12), ("year", None))
+_EPOCH = date(1970, 1, 1)
+
+
+def bucket_keys(ts: np.ndarray, interval: str) -> np.ndarray:
+    """The bucket ordinal of each timestamp (days, weeks, months or years since 1970)."""
+    days = ts // DAY_S
+    if interval == "day":
+        return days
+    if interval == "week":
+        return (days + 3) // 7  # 1970-01-01 was a Thursday: weeks start on Mondays
+    unit = "M" if interval == "month" else "Y"
+    return days.astype("datetime64[D]").astype(f"datetime64[{unit}]").astype(np.int64)
+
+
+def bucket_start(key: int, interval: str) -> date:
+    if interval == "day":
+        return _EPOCH + timedelta(days=int(key))
+    if interval == "week":
+        return _EPOCH + timedelta(days=int(key) * 7 - 3)
+    if interval == "month":
+        return date(1970 + int(key) // 12, int(key) % 12 + 1, 1)
+    return date(1970 + int(key), 1, 1)
+
+
+def choose_interval(first: int, last: int) -> str:
+    """The bucket for a span of dates: about 10 to 300 bars."""
+    days = (last - first) / DAY_S
+    for interval, limit in _SPAN_DAYS:
+        if limit is None or days <= limit:
+            return interval
+    return "year"
+
+
+@dataclass
+class Histogram:
+    """Counts per bucket: ``starts[i]`` .. ``ends[i]`` (inclusive days) hold ``counts[i]``."""
+
+    interval: str
+    requested: str | None  # the interval asked for, when it had to be coarsened
+    starts: list[date]
+    ends: list[date]
+    counts: list[int]
+    undated: int
+    series: list[tuple[str | None, list[int]]]  # (facet value or None for the rest, counts per bucket)
+
+
+def date_histogram(dates: np.ndarray, mask: np.ndarray, interval: str | None = None,
+                   split: list[tuple[str, np.ndarray]] | None = None) -> Histogram:
+    """The histogram of the documents in ``mask``; ``split``: (value, mask of its
+    documents) pairs, each counted apart, plus a series of the documents in none."""
+    ts = dates[mask]
+    dated = ts[ts >= 0]
+    undated = int(len(ts) - len(dated))
+    if not len(dated):
+        return Histogram(interval or "month", None, [], [], [], undated, [])
+    chosen = interval or choose_interval(int(dated.min()), int(dated.max()))
+    order = [name for name, _ in _SPAN_DAYS]
+    keys = bucket_keys(dated, chosen)
+    while int(keys.max() - keys.min()) >= MAX_BUCKETS and chosen != "year":
+        chosen = order[order.index(chosen) + 1]
+        keys = bucket_keys(dated, chosen)
+    low, size = int(keys.min()), int(keys.max() - keys.min()) + 1
+    starts = [bucket_start(low + i, chosen) for i in range(size + 1)]
+    series = []
+    if split is not None:
+        rest = mask & (dates >= 0)
+        for value, vmask in split:
+            vts = dates[mask & vmask]
+            vts = vts[vts >= 0]
+            series.append((value, np.bincount(bucket_keys(vts, chosen) - low, minlength=size).tolist()))
+            rest &= ~vmask
+        rts = dates[rest]
+        series.append((None, np.bincount(bucket_keys(rts, chosen) - low, minlength=size).tolist()))
+    return Histogram(
+        interval=chosen,
+        requested=interval if interval and interval != chosen else None,
+        starts=starts[:-1],
+        ends=[s - timedelta(days=1) for s in starts[1:]],
+        counts=np.bincount(keys - low, minlength=size).tolist(),
+        undated=undated,
+        series=series,
+    )

@@ -15,19 +15,22 @@ from search.codec import GroupedFieldWriter
 
 @dataclass(frozen=True)
 class Facet:
-    """A facet: its index field (also its URL parameter) and its display names."""
+    """A facet: its index field (also its URL parameter), its display names, and the key
+    of a hit or document holding its values (a list of entities; None: one ``name`` value)."""
 
     name: str
     label_ar: str
     label_en: str
+    key: str | None = None
+    on_hits: bool = True  # each hit shows its values (the document page shows all facets)
 
 
 # Order is display order. Each facet is a keyword field holding canonical Arabic names.
 FACETS: tuple[Facet, ...] = (
     Facet("outlet", "المصدر", "Outlet"),
-    Facet("place", "المكان", "Place"),
-    Facet("actor", "الفاعل", "Actor"),
-    Facet("country", "الدولة", "Country"),
+    Facet("place", "المكان", "Place", "places"),
+    Facet("actor", "الفاعل", "Actor", "actors"),
+    Facet("country", "الدولة", "Country", "countries", on_hits=False),
 )
 FACET_NAMES = tuple(f.name for f in FACETS)
 

@@ -57,7 +57,7 @@ def facet_counts(page, facet):
 def test_search_drill_down_and_open(page, server):
     page.goto(server + "/")
     assert page.locator("html").get_attribute("dir") == "rtl"
-    box = page.locator('input[name="q"]')
+    box = page.locator('header input[name="q"]')
     assert box.evaluate("el => document.activeElement === el")  # autofocus
     box.fill("بالموصل")
     box.press("Enter")
@@ -65,7 +65,7 @@ def test_search_drill_down_and_open(page, server):
     assert box.input_value() == "بالموصل"  # keeps the query
     titles = page.locator("li.hit h3 a").all_inner_texts()
     assert len(titles) == 2 and page.locator("li.hit mark").count() >= 2
-    assert "2 نتيجة" in page.locator(".summary .total").inner_text()
+    assert page.locator(".summary .total").inner_text() == "نتيجتان"  # Arabic dual
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=True)
 
@@ -75,7 +75,7 @@ def test_search_drill_down_and_open(page, server):
     assert places["الحمدانية"] == 1 and places["الموصل"] == 2
     page.locator('section.facet[data-facet="place"] li', has_text="الحمدانية").locator("a").click()
     page.wait_for_url(re.compile(r"place="))
-    assert "1 نتيجة" in page.locator(".summary .total").inner_text()
+    assert page.locator(".summary .total").inner_text() == "نتيجة واحدة"
     assert page.locator("li.hit").count() == 1
     selected = page.locator('section.facet[data-facet="place"] li.selected')
     assert selected.count() == 1 and "الحمدانية" in selected.inner_text()
@@ -114,4 +114,77 @@ def test_bad_parameter_page(page, server):
 def test_script_in_query_is_text(page, server):
     page.goto(server + "/search?q=" + "%3Cimg%20src%3Dx%20onerror%3Dwindow.pwned%3D1%3E")
     assert page.evaluate("window.pwned") is None
-    assert page.locator('input[name="q"]').input_value() == "<img src=x onerror=window.pwned=1>"
+    assert page.locator('header input[name="q"]').input_value() == "<img src=x onerror=window.pwned=1>"
+
+
+@pytest.fixture(scope="module")
+def corpus_server(corpus_index):
+    srv = make_server("127.0.0.1", 0, create_app(corpus_index), threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+
+
+def _api(page, url):
+    return page.request.get(url.replace("/search?", "/api/search?", 1)).json()
+
+
+def test_histogram_bar_narrows_with_chips(page, corpus_server):
+    from web.wording import count_phrase
+
+    page.errors.clear()  # an earlier test's 400 page logs one
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(corpus_server + "/search?q=السعودية")
+    doc = _api(page, page.url)
+    bars = page.locator("svg.chart a.bar")
+    assert bars.count() == len(doc["histogram"]["buckets"]) > 3
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chart-1280.png"), full_page=False)
+    i, bucket = max(enumerate(doc["histogram"]["buckets"]), key=lambda b: b[1]["count"])
+    bars.nth(i).click()
+    page.wait_for_url(re.compile(r"from="))
+    assert page.locator(".summary .total").inner_text() == count_phrase(bucket["count"])
+    chips = page.locator(".active-filters a.chip").all_inner_texts()
+    assert any(bucket["start"] in c for c in chips) and any(bucket["end"] in c for c in chips)
+    assert page.locator("svg.chart a.bar.selected").count() == 1
+    # remove the "from" chip: the range opens at the start, the end stays
+    page.locator(".active-filters a.chip.from").click()
+    page.wait_for_load_state()
+    assert "from=" not in page.url and "to=" + bucket["end"] in page.url
+    assert page.locator(".active-filters a.chip").count() == 1
+    assert not page.errors, page.errors
+
+
+def test_document_back_returns_to_the_same_page(page, corpus_server):
+    from urllib.parse import parse_qs, urlsplit
+
+    start = corpus_server + "/search?q=السعودية&outlet=العربية&outlet=اليوم&sort=date_asc&per_page=5&page=2"
+    page.goto(start)
+    before = parse_qs(urlsplit(page.url).query)
+    first = page.locator("li.hit h3 a").first.inner_text()
+    page.locator("li.hit h3 a").first.click()
+    page.wait_for_url(re.compile(r"/doc\?id="))
+    page.locator("a.back-link").click()
+    page.wait_for_url(re.compile(r"/search\?"))
+    assert parse_qs(urlsplit(page.url).query) == before
+    assert page.locator("li.hit h3 a").first.inner_text() == first
+
+
+def test_phone_shows_the_first_hit_first(page, corpus_server):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(corpus_server + "/search?q=السعودية&place=السعودية")
+    box = page.locator("li.hit").first.bounding_box()
+    assert box["y"] < 844 - 100, box  # the first hit begins on the first screen
+    toggle = page.locator("details.filters > summary")
+    assert toggle.is_visible() and "تصفية" in toggle.inner_text()
+    assert not page.locator('section.facet[data-facet="outlet"]').is_visible()  # folded away
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "results-390.png"), full_page=False)
+    toggle.click()
+    assert page.locator('section.facet[data-facet="outlet"]').is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(corpus_server + "/search?q=السعودية")
+    assert page.locator('section.facet[data-facet="outlet"]').is_visible()  # wide: always open
+    assert not page.locator("details.filters > summary").is_visible()

@@ -3,7 +3,8 @@ an alias or the English label of a known place or actor also finds the documents
 with it, on a sample of the shared corpora."""
 import pytest
 
-from search.engine import matching_ids, parse_request, run_search, search_document
+from search.engine import matching_ids, parse_request, run_search
+from web.links import search_document
 from search.entity_names import EntityNames, name_key
 
 

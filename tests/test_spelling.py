@@ -4,7 +4,8 @@ import time
 import pytest
 
 from search.arabic import analyze
-from search.engine import parse_request, search_document, suggest
+from search.engine import parse_request, suggest
+from web.links import search_document
 from search.spelling import MIN_DOCS, Speller
 
 VOCABULARY = [("السعوديه", 40), ("الموصل", 30), ("الموصلي", 3), ("سوريا", 25), ("سوريه", 9), ("داعش", 12),

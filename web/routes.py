@@ -9,12 +9,16 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from search.engine import BadRequest, doc_url, get_document, parse_request, search_document
+from search.engine import BadRequest, export_row, get_document, matching_docs, parse_request
 from search.index import STALE_ANALYSIS, Generation
+from search.parameters import DOC_PARAM_NAMES, MAX_EXPORT
 from search.schema import FACETS
 from search.store import IndexUnavailable
+from web import exports
+from web.links import Links, search_document
+from web.openapi import openapi_document
 from web.worker import Turns
 
 bp = Blueprint("mirsad", __name__)
@@ -31,11 +35,19 @@ def _generation() -> Generation:
     return current_app.extensions["mirsad"].get()
 
 
-def _error(code: str, message: str, status: int, param: str | None = None):
-    body = {"error": {"code": code, "message": message}}
+def _error(code: str, message: str, status: int, param: str | None = None, message_ar: str = ""):
+    body = {"error": {"code": code, "message": message, "message_ar": message_ar or _ARABIC.get(code, "")}}
     if param:
         body["error"]["param"] = param
     return body, status
+
+
+_ARABIC = {
+    "index_unavailable": "الفهرس غير متاح الآن",
+    "not_found": "غير موجود",
+    "method_not_allowed": "هذه الطريقة غير مسموح بها هنا",
+    "internal": "خطأ داخلي؛ سُجّل في سجل الخدمة",
+}
 
 
 _ABS_PATH = re.compile(r"(?<![\w.])/(?:[^\s/:'\"`]+/)+([^\s/:'\"`]*)")
@@ -55,28 +67,38 @@ def search_payload(api: bool):
         return _error("index_unavailable", public_message(exc), 503)
     try:
         with SEARCH_TURN(_cost()):
-            return search_document(gen, parse_request(request.args), "/api/search" if api else "/search"), 200
+            return search_document(gen, parse_request(request.args), Links.current(), api=api), 200
     except BadRequest as exc:
         return exc.as_json(), 400
 
 
 def doc_payload(doc_id: str):
+    for name in request.args:
+        if name not in DOC_PARAM_NAMES:
+            return BadRequest("unknown_parameter", name, f"unknown parameter '{name[:40]}'; a document takes "
+                              + ", ".join(sorted(DOC_PARAM_NAMES)), f"معامل غير معروف: «{name[:40]}»").as_json(), 400
     try:
         gen = _generation()
     except IndexUnavailable as exc:
         return _error("index_unavailable", public_message(exc), 503)
+    links = Links.current()
     try:
         with SEARCH_TURN(_cost()):
-            doc = get_document(gen, doc_id, request.args.get("q", ""))
+            doc = get_document(gen, doc_id, request.args.get("q", ""), links.facet)
     except BadRequest as exc:
         return exc.as_json(), 400
     if doc is None:
-        return _error("not_found", f"no document with id {doc_id[:200]!r}", 404, "id")
+        return _error("not_found", f"no document with id {doc_id[:200]!r}", 404, "id",
+                      f"لا توجد مقالة بالمعرّف «{doc_id[:200]}»")
+    back = request.args.get("back", "")
     doc["links"] = {
-        "html": doc_url(doc_id), "json": doc_url(doc_id, api=True),
-        "place": {p["value"]: "/search?" + urlencode({"place": p["value"]}) for p in doc["places"]},
-        "actor": {a["value"]: "/search?" + urlencode({"actor": a["value"]}) for a in doc["actors"]},
-        "outlet": "/search?" + urlencode({"outlet": doc["outlet"]}) if doc["outlet"] else None,
+        "html": links.doc(doc_id), "json": links.doc(doc_id, api=True),
+        # the results page the reader came from: a query string, only ever appended to
+        # the search page's path (never a URL of its own)
+        "back": links.to(links.page, back.lstrip("?") if back else
+                         urlencode({"q": request.args["q"]}) if request.args.get("q") else ""),
+        **{f.name: {e["value"]: links.facet(f.name, e["value"]) for e in doc[f.key]} for f in FACETS if f.key},
+        "outlet": links.facet("outlet", doc["outlet"]) if doc["outlet"] else None,
     }
     return doc, 200
 
@@ -127,6 +149,72 @@ def doc_api(doc_id: str | None = None):
             return jsonify(error[0]), error[1]
     payload, status = doc_payload(doc_id)
     return jsonify(payload), status
+
+
+# Exports: the same parameters as /api/search; every matching document (at most
+# MAX_EXPORT) in the order the pages show them, streamed row by row.
+
+def _export(kind: str):
+    try:
+        gen = _generation()
+    except IndexUnavailable as exc:
+        return jsonify(_error("index_unavailable", public_message(exc), 503)[0]), 503
+    try:
+        req = parse_request(request.args)
+        with SEARCH_TURN(_cost()):
+            docs = matching_docs(gen, req, MAX_EXPORT)
+    except BadRequest as exc:
+        return jsonify(exc.as_json()), 400
+    rows = (export_row(gen, d, score) for d, score in docs)
+    if kind == "csv":
+        body, mimetype = exports.csv_lines(rows), "text/csv; charset=utf-8"
+    else:
+        body, mimetype = exports.jsonl_lines(rows), "application/x-ndjson; charset=utf-8"
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="mirsad-search.{kind}"',
+        "X-Total-Count": str(len(docs))})
+
+
+@bp.get("/api/search.csv")
+def search_csv():
+    return _export("csv")
+
+
+@bp.get("/api/search.jsonl")
+def search_jsonl():
+    return _export("jsonl")
+
+
+@bp.get("/api/histogram.csv")
+def histogram_csv():
+    payload, status = search_payload(api=True)
+    if status != 200:
+        return jsonify(payload), status
+    return Response(exports.histogram_csv(payload["histogram"]), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="mirsad-histogram.csv"'})
+
+
+@bp.get("/search.atom")
+def search_atom():
+    """The search as an Atom feed, newest first: a query to follow in a feed reader."""
+    args = request.args.copy()
+    args["sort"] = "date"
+    try:
+        gen = _generation()
+        req = parse_request(args)
+        with SEARCH_TURN(_cost()):
+            result = search_document(gen, req, Links.current(), api=False)
+    except IndexUnavailable as exc:
+        return jsonify(_error("index_unavailable", public_message(exc), 503)[0]), 503
+    except BadRequest as exc:
+        return jsonify(exc.as_json()), 400
+    feed = exports.atom_feed(result, request.url_root.rstrip("/"), request.url, gen.build.get("built"))
+    return Response(feed, mimetype="application/atom+xml; charset=utf-8")
+
+
+@bp.get("/api/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
 
 
 @bp.get("/api/health")

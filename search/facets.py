@@ -132,33 +132,47 @@ class Histogram:
     series: list[tuple[str | None, list[int]]]  # (facet value or None for the rest, counts per bucket)
 
 
-def date_histogram(dates: np.ndarray, mask: np.ndarray, interval: str | None = None,
+class DateKeys:
+    """Each document's bucket ordinal per interval, computed once per generation (the
+    dates do not change) and on first use: a histogram is then a ``bincount``."""
+
+    def __init__(self, dates: np.ndarray):
+        self.dates = dates
+        self.dated = dates >= 0
+        self._keys: dict[str, np.ndarray] = {}
+
+    def keys(self, interval: str) -> np.ndarray:
+        out = self._keys.get(interval)
+        if out is None:
+            out = self._keys[interval] = bucket_keys(np.where(self.dated, self.dates, 0), interval)
+        return out
+
+
+def date_histogram(dates: DateKeys, mask: np.ndarray, interval: str | None = None,
                    split: list[tuple[str, np.ndarray]] | None = None) -> Histogram:
     """The histogram of the documents in ``mask``; ``split``: (value, mask of its
     documents) pairs, each counted apart, plus a series of the documents in none."""
-    ts = dates[mask]
-    dated = ts[ts >= 0]
-    undated = int(len(ts) - len(dated))
-    if not len(dated):
+    dated_mask = mask & dates.dated
+    count = int(dated_mask.sum())
+    undated = int(mask.sum()) - count
+    if not count:
         return Histogram(interval or "month", None, [], [], [], undated, [])
-    chosen = interval or choose_interval(int(dated.min()), int(dated.max()))
+    ts = dates.dates[dated_mask]
+    chosen = interval or choose_interval(int(ts.min()), int(ts.max()))
     order = [name for name, _ in _SPAN_DAYS]
-    keys = bucket_keys(dated, chosen)
+    keys = dates.keys(chosen)[dated_mask]
     while int(keys.max() - keys.min()) >= MAX_BUCKETS and chosen != "year":
         chosen = order[order.index(chosen) + 1]
-        keys = bucket_keys(dated, chosen)
+        keys = dates.keys(chosen)[dated_mask]
     low, size = int(keys.min()), int(keys.max() - keys.min()) + 1
     starts = [bucket_start(low + i, chosen) for i in range(size + 1)]
     series = []
     if split is not None:
-        rest = mask & (dates >= 0)
+        all_keys, rest = dates.keys(chosen), dated_mask.copy()
         for value, vmask in split:
-            vts = dates[mask & vmask]
-            vts = vts[vts >= 0]
-            series.append((value, np.bincount(bucket_keys(vts, chosen) - low, minlength=size).tolist()))
+            series.append((value, np.bincount(all_keys[dated_mask & vmask] - low, minlength=size).tolist()))
             rest &= ~vmask
-        rts = dates[rest]
-        series.append((None, np.bincount(bucket_keys(rts, chosen) - low, minlength=size).tolist()))
+        series.append((None, np.bincount(all_keys[rest] - low, minlength=size).tolist()))
     return Histogram(
         interval=chosen,
         requested=interval if interval and interval != chosen else None,

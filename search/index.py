@@ -12,7 +12,7 @@ import numpy as np
 from search import store
 from search.arabic import ANALYSIS_VERSION
 from search.entity_names import EntityNames
-from search.facets import FacetTable
+from search.facets import DateKeys, FacetTable
 from search.related import RelatedForms
 from search.schema import FACET_NAMES, RANK_ONLY_FIELDS, SEARCH_FIELDS
 from search.spelling import MIN_DOCS, SMALL_INDEX, Speller
@@ -46,6 +46,7 @@ class Generation:
     _entity_names: EntityNames | None = field(default=None, repr=False)
     _speller_thread: threading.Thread | None = field(default=None, repr=False)
     _speller_pid: int = field(default=0, repr=False)
+    _date_keys: DateKeys | None = field(default=None, repr=False)
     files: dict[str, int] = field(default_factory=dict)  # file name -> size when opened
 
     def damage(self) -> str | None:
@@ -83,6 +84,12 @@ class Generation:
         if self._related is None:
             self._related = RelatedForms.from_terms(self.store.terms("body"))
         return self._related
+
+    def date_keys(self) -> DateKeys:
+        """The documents' date-histogram buckets (``search.facets.DateKeys``)."""
+        if self._date_keys is None:
+            self._date_keys = DateKeys(self.dates)
+        return self._date_keys
 
     def entity_names(self) -> EntityNames:
         """Every name, alias and English label of the places and actors (entity-aware

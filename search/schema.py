@@ -23,14 +23,15 @@ class Facet:
     label_en: str
     key: str | None = None
     on_hits: bool = True  # each hit shows its values (the document page shows all facets)
+    heading_ar: str = ""  # the document page's heading of its values
 
 
 # Order is display order. Each facet is a keyword field holding canonical Arabic names.
 FACETS: tuple[Facet, ...] = (
     Facet("outlet", "المصدر", "Outlet"),
-    Facet("place", "المكان", "Place", "places"),
-    Facet("actor", "الفاعل", "Actor", "actors"),
-    Facet("country", "الدولة", "Country", "countries", on_hits=False),
+    Facet("place", "المكان", "Place", "places", heading_ar="الأماكن"),
+    Facet("actor", "الفاعل", "Actor", "actors", heading_ar="الفاعلون"),
+    Facet("country", "الدولة", "Country", "countries", on_hits=False, heading_ar="الدول"),
 )
 FACET_NAMES = tuple(f.name for f in FACETS)
 

@@ -62,3 +62,22 @@ def test_a_misspelled_query_shows_the_corrections_results_unless_literal(corpus_
     assert out.splitlines()[0].split()[0] != "0" and "no results for السعوديهة" in out
     literal = cli("search", "السعوديهة", "--literal", "--index", corpus_index, "--limit", 1).stdout
     assert literal.startswith("0 results") and "did you mean:" in literal
+
+
+def test_csv_jsonl_and_dates_agree_with_the_api(corpus_index):
+    import csv
+    import io
+
+    from web.app import create_app
+
+    client = create_app(corpus_index).test_client()
+    api = client.get("/api/search.csv?q=السعودية&from=2018-01-01&sort=date_asc").data.decode("utf-8-sig")
+    out = cli("search", "السعودية", "--index", corpus_index, "--from", "2018-01-01", "--sort", "date_asc", "--csv").stdout
+    assert list(csv.DictReader(io.StringIO(out))) == list(csv.DictReader(io.StringIO(api)))
+    rows = [json.loads(line) for line in
+            cli("search", "السعودية", "--index", corpus_index, "--to", "2016", "--jsonl").stdout.splitlines()]
+    assert rows and all(r["date"] is None or r["date"] < "2017" for r in rows)
+    ids = cli("search", "السعودية", "--index", corpus_index, "--to", "2016", "--ids").stdout.split()
+    assert ids == [r["id"] for r in rows]
+    bad = cli("search", "x", "--index", corpus_index, "--from", "yesterday", check=False)
+    assert bad.returncode == 2 and "--from" in bad.stderr and "Traceback" not in bad.stderr

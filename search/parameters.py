@@ -47,7 +47,8 @@ class Param:
 
 
 SEARCH_PARAMS: tuple[Param, ...] = (
-    Param("q", "string", "the query: words, \"a phrase\", OR, NOT, parentheses; empty for every article"),
+    Param("q", "string", "the query: words, \"a phrase\", \"two words\"~5 (within 5 positions, any order), "
+                         "OR, NOT, parentheses; empty for every article"),
     *(Param(f.name, "string", f"filter by {f.label_en.lower()} (repeatable: any of the values)", repeat=True)
       for f in FACETS),
     Param("from", "date", "only articles dated on or after this day (UTC, inclusive)"),

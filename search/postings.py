@@ -86,6 +86,8 @@ def _positive_terms(q) -> list[wq.Term]:
         return _positive_terms(q.a)
     if isinstance(q, wq.Phrase):
         return [wq.Term(q.fieldname, w, boost=q.boost) for w in q.words]
+    if isinstance(q, wq.spans.SpanNear2):  # proximity: its words count
+        return [wq.Term(t.fieldname, t.text, boost=q.boost) for t in q.qs]
     out = []
     for sub in getattr(q, "subqueries", ()):
         out += _positive_terms(sub)

@@ -1,6 +1,7 @@
 """User query -> Whoosh query over the stemmed and exact-form fields.
 
-Syntax: words are AND-ed; ``"quoted phrases"``; ``OR``, ``NOT``, ``AND`` and parentheses.
+Syntax: words are AND-ed; ``"quoted phrases"``; ``"two words"~5`` (within 5 positions,
+any order); ``OR``, ``NOT``, ``AND`` and parentheses.
 Field syntax (``title:x``), wildcards and ranges are not offered: a colon, ``*`` or ``?``
 in a query is plain punctuation.
 """
@@ -41,6 +42,8 @@ def _term(fieldname, text, boost=1.0, **kwargs):
 
 def _phrase(fieldname, words, boost=1.0, slop=1, char_ranges=None, **kwargs):
     """A phrase; with ambiguous words, an OR of phrases over (a few) readings.
+    ``"a b"~N`` (slop N > 1) is proximity: the words within N positions of each other,
+    in any order (``near``).
 
     The exact-form fields keep no positions (smaller, faster index): a phrase is matched
     on the stemmed fields, where every clitic form of its words counts."""
@@ -50,8 +53,19 @@ def _phrase(fieldname, words, boost=1.0, slop=1, char_ranges=None, **kwargs):
     if not options:
         return query.NullQuery
     variants = list(itertools.islice(itertools.product(*options), MAX_PHRASE_VARIANTS))
-    phrases = [query.Phrase(fieldname, list(v), slop=slop, boost=boost) for v in variants]
+    if slop > 1 and len(options) > 1:
+        phrases = [near(fieldname, list(v), slop, boost) for v in variants]
+    else:
+        phrases = [query.Phrase(fieldname, list(v), slop=slop, boost=boost) for v in variants]
     return phrases[0] if len(phrases) == 1 else query.Or(phrases)
+
+
+def near(fieldname: str, words: list[str], slop: int, boost: float = 1.0) -> query.Query:
+    """The words within ``slop`` positions of each other, in any order (Whoosh's
+    unordered span query, on the same analyzed forms as phrases)."""
+    q = query.spans.SpanNear2([query.Term(fieldname, w) for w in words], slop=slop, ordered=False)
+    q.boost = boost
+    return q
 
 
 def _make_parser(schema, group) -> QueryParser:

@@ -111,3 +111,33 @@ def test_questions_rank_by_any_word(corpus_gen):
     assert question["question"] is True and question["relaxed"] is False
     assert question["total"] > words["total"]
     assert {h["id"] for h in words["hits"][:3]} <= {h["id"] for h in question["hits"][:10]}
+
+
+@pytest.mark.parametrize("query, expected", [
+    ('"الجيش حلب"~5', {"close", "near", "reverse", "clitics"}),  # ≤ 5 apart, any order, any clitic form
+    ('"حلب الجيش"~5', {"close", "near", "reverse", "clitics"}),
+    ('"الجيش حلب"~2', {"close"}),
+    ('"الجيش حلب"', {"close"}),  # a phrase keeps its order and adjacency
+    ('"الجيش حلب"~12', {"close", "near", "reverse", "clitics", "far"}),  # 10 apart
+])
+def test_proximity_within_n_words_any_order(tmp_path_factory, query, expected):
+    from indexer.build import build_index
+    from search.index import IndexHandle
+    from tests.conftest import write_jsonl
+
+    tmp = tmp_path_factory.mktemp("near")
+    recs = [{"id": "close", "title": "خبر", "body": "تقدم الجيش حلب اليوم"},
+            {"id": "near", "title": "خبر", "body": "دخل الجيش أمس إلى مدينة حلب"},
+            {"id": "reverse", "title": "خبر", "body": "في حلب انتشر بعد الظهر الجيش"},
+            {"id": "clitics", "title": "خبر", "body": "وصل بالجيش رتل قرب شمال لحلب"},
+            {"id": "far", "title": "خبر", "body": "الجيش أعلن أمس في بيان طويل عن معارك جديدة قرب حلب"}]
+    build_index([write_jsonl(tmp / "d.jsonl", recs)], tmp / "ix", progress=False)
+    assert set(ids_for_query(IndexHandle(tmp / "ix").get(), query)) == expected
+
+
+@pytest.mark.parametrize("a, b", [("تنظيم", "الدولة"), ("الأمم", "المتحدة"), ("ولي", "العهد")])
+def test_proximity_on_the_corpus_sits_between_phrase_and_and(corpus_gen, a, b):
+    near = set(ids_for_query(corpus_gen, f'"{a} {b}"~5'))
+    assert near == set(ids_for_query(corpus_gen, f'"{b} {a}"~5'))
+    assert set(ids_for_query(corpus_gen, f'"{a} {b}"')) <= near <= set(ids_for_query(corpus_gen, f"{a} {b}"))
+    assert near

@@ -86,7 +86,7 @@ def in_process(index_dir: Path, queries: list[str]) -> dict:
         t = time.perf_counter()
         doc = search_document(gen, parse_request({"q": q}))
         times.append((time.perf_counter() - t) * 1000)
-        timed_out += doc["timed_out"]
+        timed_out += bool(doc["timed_out"])
     total = time.perf_counter() - t0
     return {"queries": len(queries), "p50_ms": round(percentile(times, 50), 2), "p95_ms": round(percentile(times, 95), 2),
             "p99_ms": round(percentile(times, 99), 2), "max_ms": round(max(times), 2),

@@ -29,6 +29,7 @@ from search.parameters import (INTERVALS, MAX_EXPORT, MAX_FACET_SIZE, MAX_FILTER
 from search.snippets import highlight, snippet
 
 TIME_BUDGET_S = 2.0
+clock = time.perf_counter  # every deadline check reads this (a test swaps in a clock it drives)
 
 
 class BadRequest(ValueError):
@@ -302,7 +303,8 @@ def link_url(url: str | None) -> str | None:
     return url if scheme in ("http", "https") else None
 
 
-def _hit(gen: Generation, docnum: int, score: float | None, pq: ParsedQuery | None) -> dict:
+def _hit(gen: Generation, docnum: int, score: float | None, pq: ParsedQuery | None,
+         with_snippet: bool = True) -> dict:
     stored = gen.store.stored(docnum)
     body = stored.get("body") or ""
     outlet = stored.get("outlet") or ""
@@ -317,7 +319,10 @@ def _hit(gen: Generation, docnum: int, score: float | None, pq: ParsedQuery | No
     for facet in FACETS:
         if facet.key and facet.on_hits:
             out[facet.key] = _entities(gen, stored, facet.name)
-    out["snippet"] = snippet(body, pq.stems, pq.forms) if pq else snippet(body, frozenset(), frozenset())
+    if not with_snippet:  # the deadline passed: the hit without its snippet
+        out["snippet"] = ""
+    else:
+        out["snippet"] = snippet(body, pq.stems, pq.forms) if pq else snippet(body, frozenset(), frozenset())
     out["score"] = round(float(score), 4) if score is not None else None
     return out
 
@@ -357,14 +362,25 @@ def run_search(gen: Generation, req: SearchRequest, t0: float | None = None) -> 
     ``t0`` is when the request began (``time.perf_counter``), now by default: every phase
     of the request shares the one deadline ``t0 + TIME_BUDGET_S``. Links are parameters
     (query strings: ``toggle``, ``range``, ``filter``); the web layer makes them URLs."""
-    t0 = time.perf_counter() if t0 is None else t0
+    t0 = clock() if t0 is None else t0
     deadline = t0 + TIME_BUDGET_S
+    cut: list[str] = []  # the phases the deadline cut short, in order
+
+    def late(phase: str) -> bool:
+        if clock() > deadline:
+            if phase not in cut:
+                cut.append(phase)
+            return True
+        return False
+
     pq = _parse_query(gen, req.q) if req.q else None
     cache: dict = {}  # postings read for this request
 
     # Documents matching the text query (all documents for an empty query), then the
     # filters: values OR-ed within a facet, facets and the date range AND-ed.
     qmask, query, relaxed, timed_out, named = _query_matches(gen, pq, req.entities, deadline, cache)
+    if timed_out:
+        cut.append("matching")
     fmasks, dmask, any_date, total_mask = _filtered(gen, req, qmask)
     total = int(total_mask.sum())
     last = last_page(total, req.per_page)
@@ -376,14 +392,19 @@ def run_search(gen: Generation, req: SearchRequest, t0: float | None = None) -> 
     start = (req.page - 1) * req.per_page
     hits = []
     if total and start < total:
+        if sort == "relevance" and late("ranking"):
+            sort = "date"  # no time left to rank: the newest matches, and the answer says so
         if sort != "relevance":
-            hits = [_hit(gen, d, None, pq) for d in _by_date(gen, total_mask, start, req.per_page, sort)]
+            top = [(d, None) for d in _by_date(gen, total_mask, start, req.per_page, sort)]
         else:
-            top = _rank(gen, pq, query, total_mask, start + req.per_page, cache, coord=not named)
-            hits = [_hit(gen, docnum, score, pq) for docnum, score in top[start:]]
+            top = _rank(gen, pq, query, total_mask, start + req.per_page, cache, coord=not named)[start:]
+        hits = [_hit(gen, docnum, score, pq, with_snippet=not late("snippets")) for docnum, score in top]
 
     facets = {}
     for facet in FACETS:
+        if late("facets"):
+            facets[facet.name] = []
+            continue
         mask = qmask.copy()
         for other, m in fmasks.items():
             if other != facet.name:
@@ -423,12 +444,12 @@ def run_search(gen: Generation, req: SearchRequest, t0: float | None = None) -> 
         "facet_size": req.facet_size,
         "relaxed": relaxed,
         "question": bool(pq and pq.question),
-        "took_ms": round((time.perf_counter() - t0) * 1000, 2),
-        # past the budget, whether or not a phase was cut: took_ms and timed_out agree
-        "timed_out": timed_out or time.perf_counter() > deadline,
         "hits": hits,
         "facets": facets,
-        "histogram": _histogram(gen, req, any_date),
+        "histogram": dict(_EMPTY_HISTOGRAM) if late("histogram") else _histogram(gen, req, any_date),
+        "took_ms": round((clock() - t0) * 1000, 2),
+        # the phases cut short, named; past the budget after the last one, "finishing"
+        "timed_out": cut + (["finishing"] if clock() > deadline and not cut else []),
     }
 
 
@@ -437,25 +458,30 @@ def answer(gen: Generation, req: SearchRequest) -> tuple[dict, SearchRequest]:
     suggestion's results instead, when it finds some (``corrected`` says so, with the
     parameters of the literal query, ``correct=off``). Returns the answer and the request
     it answers (the corrected one, if so): the API, the page and the CLI call this."""
-    t0 = time.perf_counter()
+    t0 = clock()
     gen.speller()  # starts building it, if need be, so it is ready when a query finds nothing
     result = run_search(gen, req, t0)
     suggestion, literal = None, None
     if req.q and result["total"] == 0:
         suggestion, late = suggest(gen, req.q, t0 + TIME_BUDGET_S)
-        if suggestion and req.correct and not late and time.perf_counter() < t0 + TIME_BUDGET_S:
+        if suggestion and req.correct and not late and clock() < t0 + TIME_BUDGET_S:
             # nothing as written, something as corrected: answer with that, and say so
             fixed = run_search(gen, replace(req, q=suggestion), t0)
             if fixed["total"]:
                 result, literal, req = fixed, req, replace(req, q=suggestion)
-        result["took_ms"] = round((time.perf_counter() - t0) * 1000, 2)
-        result["timed_out"] = result["timed_out"] or late or time.perf_counter() > t0 + TIME_BUDGET_S
+        result["took_ms"] = round((clock() - t0) * 1000, 2)
+        if late and "suggestion" not in result["timed_out"]:
+            result["timed_out"] = [p for p in result["timed_out"] if p != "finishing"] + ["suggestion"]
+        elif clock() > t0 + TIME_BUDGET_S and not result["timed_out"]:
+            result["timed_out"] = ["finishing"]
     result["suggestion"] = suggestion
     result["corrected"] = None if literal is None else {
         "from": literal.q, "literal": literal.query_string(correct=False, page=1)}
     return result, req
 
 
+_EMPTY_HISTOGRAM = {"interval": None, "requested_interval": None, "undated": 0, "buckets": [], "by": None,
+                    "series": None}
 HISTOGRAM_SERIES = 5  # histogram_by splits by this many top values (and the rest)
 
 
@@ -637,7 +663,7 @@ def suggest(gen: Generation, q: str, deadline: float | None = None) -> tuple[str
         return None, False
     changed, late, words = False, False, []
     for word in q.split():
-        if late or (deadline is not None and time.perf_counter() > deadline):
+        if late or (deadline is not None and clock() > deadline):
             late = True
             words.append(word)
             continue

@@ -279,3 +279,59 @@ def test_chart_runs_right_to_left_with_arabic_months(client):
     months = ("يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر")
     assert all(any(m in title for m in months) for _h, title, _x in bars)
     assert 'role="img"' in svg and "aria-label" in svg
+
+
+class DrivenClock:
+    """A clock that moves only when told: a phase made slow without sleeping. It starts at
+    the real clock (the postings walk checks the same deadline against the real one)."""
+
+    def __init__(self):
+        import time
+
+        self.now = time.perf_counter()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("slow, cut", [
+    ("snippet", ["snippets", "facets", "histogram"]),  # the first snippet runs the budget out
+    ("count", ["facets", "histogram"]),  # the first facet's counting does
+])
+def test_the_deadline_names_what_it_cut(corpus_gen, monkeypatch, slow, cut):
+    import search.engine as engine
+    from search.facets import FacetTable
+
+    clock = DrivenClock()
+    monkeypatch.setattr(engine, "clock", clock)
+    if slow == "snippet":
+        real = engine.snippet
+
+        def slow_snippet(*args):
+            clock.now += engine.TIME_BUDGET_S + 1
+            return real(*args)
+
+        monkeypatch.setattr(engine, "snippet", slow_snippet)
+    else:
+        real_count = FacetTable.count
+
+        def slow_count(self, mask):
+            clock.now += engine.TIME_BUDGET_S + 1
+            return real_count(self, mask)
+
+        monkeypatch.setattr(FacetTable, "count", slow_count)
+    doc = engine.run_search(corpus_gen, engine.parse_request({"q": "السعودية"}))
+    assert doc["timed_out"] == cut
+    assert doc["total"] > 20 and len(doc["hits"]) == 20  # what was found is answered
+    if slow == "snippet":
+        assert doc["hits"][0]["snippet"] and not any(h["snippet"] for h in doc["hits"][1:])
+        assert all(v == [] for v in doc["facets"].values())
+    else:
+        assert all(h["snippet"] for h in doc["hits"])
+        assert doc["facets"]["outlet"] and all(doc["facets"][f] == [] for f in ("place", "actor", "country"))
+    assert doc["histogram"]["buckets"] == [] and doc["took_ms"] > engine.TIME_BUDGET_S * 1000
+
+
+def test_nothing_cut_within_the_budget(client):
+    doc = get(client, "/api/search?q=السعودية")
+    assert doc["timed_out"] == [] and doc["took_ms"] < 2000

@@ -66,7 +66,9 @@ def openapi_document() -> dict:
                        "properties": {"query": {"type": "string"}, "total": {"type": "integer"},
                                       "page": {"type": "integer"}, "per_page": {"type": "integer"},
                                       "pages": {"type": "integer"}, "took_ms": {"type": "number"},
-                                      "timed_out": {"type": "boolean"},
+                                      "timed_out": {"type": "array", "items": {"type": "string", "enum": [
+                                          "matching", "ranking", "snippets", "facets", "histogram", "suggestion",
+                                          "finishing"]}},
                                       "hits": {"type": "array", "items": obj}, "facets": obj,
                                       "histogram": {"$ref": "#/components/schemas/Histogram"}}},
             "Histogram": {"type": "object", "properties": {

@@ -25,6 +25,7 @@ from indexer.sources import Problem, Record, estimate_records, inventory, printa
 from search import store
 from search.arabic import ANALYSIS_VERSION
 from search.codec import GroupedPostings
+from search.index import TABLE_PREFIXES, save_tables
 from search.schema import FACET_NAMES, FACET_SEP, IndexCodec, build_schema
 
 MAX_REPORTED = 50
@@ -267,6 +268,7 @@ def delete_documents(index_dir: Path, ids: list[str]) -> tuple[int, list[str]]:
                 _link_generation(gen.path, build_dir)
                 ix = whoosh_index.open_dir(str(build_dir))
                 _delete_and_merge(ix, docnums)
+                save_tables(build_dir, gen.labels)
                 info = {**gen.build, "built": time.strftime("%Y-%m-%dT%H:%M:%S"),
                         "deleted": gen.build.get("deleted", 0) + len(docnums)}
                 store.publish(index_dir, build_dir, gen.labels, info)
@@ -283,7 +285,8 @@ def _link_generation(source: Path, target: Path) -> None:
     rewrites a segment file (deletions live in the new table of contents), so the new
     generation shares them without a copy."""
     for path in source.iterdir():
-        if path.is_file() and path.name not in (store.LABELS_FILE, store.BUILD_FILE) and not path.name.endswith("WRITELOCK"):
+        if (path.is_file() and path.name not in (store.LABELS_FILE, store.BUILD_FILE)
+                and not path.name.endswith("WRITELOCK") and not path.name.startswith(TABLE_PREFIXES)):
             os.link(path, target / path.name)
 
 
@@ -636,6 +639,7 @@ def _write(build_dir: Path, items, dedupe: Deduper, extractor: Extractor, procs:
         report.indexed -= len(dedupe.replaced_seqs)
         report.replaced = len(dedupe.replaced_docnums)
         _delete_and_merge(whoosh_index.open_dir(str(build_dir)), deleted)
+        save_tables(build_dir, labels)
     except BaseException:
         with contextlib.suppress(Exception):  # the build folder goes anyway; keep the first error
             writer.cancel()

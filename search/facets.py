@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 
@@ -43,6 +44,31 @@ class FacetTable:
             pair_value=pair_value,
             value_start=value_start,
         )
+
+    def save(self, directory: Path, name: str) -> None:
+        """Write the table into an index generation's directory (``table-facet-<name>.*``)."""
+        base = Path(directory) / f"table-facet-{name}"
+        for suffix in (".values.txt", ".doc.npy", ".value.npy", ".start.npy"):
+            Path(str(base) + suffix).unlink(missing_ok=True)  # never write through a hard link
+        Path(str(base) + ".values.txt").write_text("\n".join(self.values), encoding="utf-8")
+        np.save(str(base) + ".doc.npy", self.pair_doc)
+        np.save(str(base) + ".value.npy", self.pair_value)
+        np.save(str(base) + ".start.npy", self.value_start)
+
+    @classmethod
+    def load(cls, directory: Path, name: str) -> "FacetTable | None":
+        """The table ``save`` wrote (arrays memory-mapped), or None when it is missing."""
+        base = str(Path(directory) / f"table-facet-{name}")
+        try:
+            text = Path(base + ".values.txt").read_text(encoding="utf-8")
+            arrays = [np.load(base + suffix, mmap_mode="r") for suffix in (".doc.npy", ".value.npy", ".start.npy")]
+        except (OSError, ValueError):
+            return None
+        values = text.split("\n") if text else []
+        if len(arrays[2]) != len(values) + 1:
+            return None
+        return cls(values=values, ordinal={v: i for i, v in enumerate(values)},
+                   pair_doc=arrays[0], pair_value=arrays[1], value_start=arrays[2])
 
     def docs_of(self, value: str) -> np.ndarray:
         """Doc numbers holding ``value`` (empty for an unknown value)."""

@@ -78,12 +78,22 @@ class Generation:
         return self.store.schema
 
     def related_forms(self) -> RelatedForms:
-        """The 4-gram table of the stems (``search.related``), built the first time a
-        query is ranked: ~1 s for the bench index, which nothing but ranking needs (not
-        the index checks of ``mirsad index --unless-current`` and ``mirsad serve``)."""
+        """The 4-gram table of the stems (``search.related``): the one saved with the
+        generation when it was published, else built from its lexicon (~1 s on the bench
+        index) the first time a query is ranked."""
         if self._related is None:
-            self._related = RelatedForms.from_terms(self.store.terms("body"))
+            self._related = RelatedForms.load(self.path) or RelatedForms.from_terms(self.store.terms("body"))
         return self._related
+
+    def warm(self) -> None:
+        """Load what the first queries need (related forms, entity names, the date
+        buckets, the speller's build) before the generation serves (``IndexHandle``)."""
+        self.related_forms()
+        self.entity_names()
+        self.date_keys().keys("month")
+        for docnum in self.store.segment_starts():  # opens each segment's stored-field columns
+            self.store.stored(docnum)
+        self.speller(wait=True)
 
     def date_keys(self) -> DateKeys:
         """The documents' date-histogram buckets (``search.facets.DateKeys``)."""
@@ -95,7 +105,7 @@ class Generation:
         """Every name, alias and English label of the places and actors (entity-aware
         search), built from the labels the first time a query asks."""
         if self._entity_names is None:
-            self._entity_names = EntityNames.from_labels(self.labels)
+            self._entity_names = EntityNames.load(self.path) or EntityNames.from_labels(self.labels)
         return self._entity_names
 
     def speller(self, wait: bool = False) -> Speller | None:
@@ -117,18 +127,21 @@ class Generation:
         return self._speller
 
     def _build_speller(self) -> None:
-        # its own reader: requests go on using the generation's meanwhile
-        own = WhooshStorage(self.path)
-        try:
-            speller = Speller.from_counts(own.term_counts("body_exact"),
-                                          MIN_DOCS if own.live_count >= SMALL_INDEX else 1)
-        finally:
-            own.close()
+        speller = Speller.load(self.path) or self.compute_speller()
         with _SPELLER_LOCK:
             if len(_SPELLERS) >= 2:  # this generation's and the previous one's
                 _SPELLERS.pop(next(iter(_SPELLERS)))
             _SPELLERS[self.path.name] = speller
         self._speller = speller
+
+    def compute_speller(self) -> Speller:
+        """The speller of the generation's vocabulary, from its postings (~10 s on the
+        bench index; ``save_tables`` saves it with the generation)."""
+        own = WhooshStorage(self.path)  # its own reader: requests go on meanwhile
+        try:
+            return Speller.from_counts(own.term_counts("body_exact"), MIN_DOCS if own.live_count >= SMALL_INDEX else 1)
+        finally:
+            own.close()
 
     @property
     def analysis_current(self) -> bool:
@@ -148,27 +161,77 @@ _SPELLER_LOCK = threading.Lock()
 # Spellers by generation name, for every Generation object of this process: the server's
 # master builds the current one's before forking (web.app), so its workers share it.
 _SPELLERS: dict[str, Speller] = {}
-_SEGMENT_SUFFIXES = {".seg", ".toc"}  # what Whoosh maps or reads of a generation
+_SEGMENT_SUFFIXES = {".seg", ".toc", ".npy"}  # what Whoosh maps or reads of a generation, and the mapped tables
+TABLE_PREFIXES = ("table-", "related-")  # the tables a generation is published with (``save_tables``)
+_LENGTH_FIELDS = (*SEARCH_FIELDS, *RANK_ONLY_FIELDS)
 
 
-def open_generation(path: Path) -> Generation:
-    """Open the index generation at ``path`` and load its facet arrays and labels."""
+def open_generation(path: Path, tables: bool = True) -> Generation:
+    """Open the index generation at ``path`` with its facet arrays, dates, field
+    lengths and labels: memory-mapped from the tables it was published with, or (an
+    older build, or ``tables=False``) computed from its postings — 9 s on the bench
+    index, which is what a server's first query after a swap would wait for."""
     files = {p.name: p.stat().st_size for p in path.iterdir() if p.suffix in _SEGMENT_SUFFIXES}
     try:
         storage = WhooshStorage(path)
     except StorageError as exc:
         raise store.IndexUnavailable(f"cannot open the index generation {path.name}: {exc}. "
                                      "Rebuild it with `make index`") from exc
+    loaded = _load_tables(path, storage.doc_count) if tables else None
+    if loaded is None:
+        loaded = ({name: FacetTable.from_docs(storage.facet_docs(name)) for name in FACET_NAMES},
+                  storage.dates(), {name: storage.field_lengths(name) for name in _LENGTH_FIELDS})
+    facets, dates, lengths = loaded
     return Generation(
         path=path,
         store=storage,
-        facets={name: FacetTable.from_docs(storage.facet_docs(name)) for name in FACET_NAMES},
+        facets=facets,
         labels=store.read_json(path, store.LABELS_FILE),
-        dates=storage.dates(),
-        lengths={name: storage.field_lengths(name) for name in [*SEARCH_FIELDS, *RANK_ONLY_FIELDS]},
+        dates=dates,
+        lengths=lengths,
         build=store.read_json(path, store.BUILD_FILE),
         files=files,
     )
+
+
+def save_tables(path: Path, labels: dict) -> None:
+    """Compute a finished build's tables from its postings and ``labels`` (what it will
+    be published with) and save them beside its segments (facets, dates, field lengths,
+    related forms, entity names, the speller): what ``open_generation`` maps and the first
+    queries load instead of computing. Every way of publishing a generation calls this."""
+    gen = open_generation(path, tables=False)
+    gen.labels = labels
+    try:
+        for name, table in gen.facets.items():
+            table.save(path, name)
+        for name, array in (("dates", gen.dates), *((f"length-{f}", a) for f, a in gen.lengths.items())):
+            target = path / f"table-{name}.npy"
+            target.unlink(missing_ok=True)  # never write through a hard link into a served generation
+            np.save(target, array)
+        gen.related_forms().save(path)
+        gen.entity_names().save(path)
+        gen.compute_speller().save(path)
+    finally:
+        gen.close()
+
+
+def _load_tables(path: Path, doc_count: int):
+    """(facets, dates, lengths) as ``save_tables`` wrote them, or None when any is
+    missing or was made for another number of documents."""
+    facets = {}
+    for name in FACET_NAMES:
+        table = FacetTable.load(path, name)
+        if table is None or (len(table.pair_doc) and int(table.pair_doc.max(initial=0)) >= doc_count):
+            return None
+        facets[name] = table
+    try:
+        dates = np.load(path / "table-dates.npy", mmap_mode="r")
+        lengths = {f: np.load(path / f"table-length-{f}.npy", mmap_mode="r") for f in _LENGTH_FIELDS}
+    except (OSError, ValueError):
+        return None
+    if len(dates) != doc_count or any(len(a) != doc_count for a in lengths.values()):
+        return None
+    return facets, dates, lengths
 
 
 class IndexHandle:
@@ -179,10 +242,16 @@ class IndexHandle:
     A generation whose files changed while open (``Generation.damage``) is never read
     again: the newest other generation that opens intact serves instead, and ``error``
     (what ``/api/health`` reports) says why.
+
+    With ``warm`` (the server), a newly published generation is opened and warmed
+    (``Generation.warm``) in a thread while the current one goes on serving, and swapped
+    in when ready: no request waits for a generation to open.
     """
 
-    def __init__(self, index_dir: Path | str):
+    def __init__(self, index_dir: Path | str, warm: bool = False):
         self.index_dir = Path(index_dir)
+        self.warm = warm
+        self._warming: str | None = None  # the target a thread is opening
         self._gen: Generation | None = None
         self._target: str | None = None
         self._lock = threading.Lock()
@@ -205,6 +274,13 @@ class IndexHandle:
                 self._gen, self.error = None, damage
             if self._gen is not None and target == self._target:
                 return self._gen
+            if (self.warm and self._gen is not None and target is not None
+                    and target != self._failed and target not in self._damaged):
+                if self._warming != target:
+                    self._warming = target
+                    threading.Thread(target=self._open_warm, args=(target,), daemon=True,
+                                     name=f"mirsad-open-{target}").start()
+                return self._gen  # serves on until the new one is ready
             failure = None
             if target is None or (target != self._failed and target not in self._damaged):
                 try:
@@ -227,6 +303,24 @@ class IndexHandle:
                                                  "Rebuild it with `make index`") from failure
             self._target = target
             return self._gen
+
+    @property
+    def opening(self) -> str | None:
+        """The generation being opened and warmed, if any (``/api/health`` says it)."""
+        return self._warming
+
+    def _open_warm(self, target: str) -> None:
+        """Open and warm the generation ``target`` names, then make it the current one."""
+        try:
+            gen = open_generation(self.index_dir / target)
+            gen.warm()
+        except Exception as exc:  # noqa: BLE001 - any failure: the current generation serves on, health says why
+            with self._lock:
+                self._failed, self.error, self._warming = target, str(exc), None
+            return
+        with self._lock:
+            self._gen, self._target, self._failed, self.error = gen, target, None, None
+            self._warming = None
 
     def _fallback(self, exclude: set) -> Generation | None:
         """The newest other generation of the directory that opens intact, or None."""

@@ -13,13 +13,16 @@ IDF (``search.postings.bm25f_scores``). Like the roots, a related form adds to t
 of a document the query matches and never decides what matches: ``حلب`` does not find an
 article that has only ``حلبة``.
 
-The table is built from the stemmed body field's lexicon when a generation first ranks a query
-(~1 s for the 170,000 stems of the bench corpora) and held in numpy arrays: a 4-gram's
-row lists the terms that contain it.
+The table is built from the stemmed body field's lexicon when an index generation is
+published (~1 s for the 170,000 stems of the bench corpora) and saved beside its segments
+(``save``: numpy arrays and two word lists); a server maps it (``load``) the first time it
+ranks a query, so the first query after a swap costs what any query costs. A generation
+without the files (an older build) builds the table on its first ranked query instead.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -31,6 +34,7 @@ MIN_LENGTH = 4
 # more than the word itself. Chosen on the ARCD train split (README "Retrieval quality").
 WEIGHT = 2.0
 _CACHE_LIMIT = 20_000
+FILES = ("related-terms.txt", "related-grams.txt", "related-sizes.npy", "related-starts.npy", "related-members.npy")
 
 
 def weight(dice: float) -> float:
@@ -72,6 +76,34 @@ class RelatedForms:
         np.cumsum(np.bincount(row_arr, minlength=len(rows)), out=starts[1:])
         return cls(terms=terms, index={t: i for i, t in enumerate(terms)}, sizes=sizes, rows=rows,
                    starts=starts, members=np.asarray(term_of, dtype=np.int32)[order])
+
+    def save(self, directory: Path) -> None:
+        """Write the table into an index generation's directory (``FILES``)."""
+        paths = [Path(directory) / name for name in FILES]
+        for path in paths:  # a generation made by --add starts with its base's files hard-linked:
+            path.unlink(missing_ok=True)  # never write through a link into a served generation
+        terms, grams_, sizes, starts, members = paths
+        terms.write_text("\n".join(self.terms), encoding="utf-8")
+        gram_list = [""] * len(self.rows)
+        for g, r in self.rows.items():
+            gram_list[r] = g
+        grams_.write_text("\n".join(gram_list), encoding="utf-8")
+        np.save(sizes, self.sizes)
+        np.save(starts, self.starts)
+        np.save(members, self.members)
+
+    @classmethod
+    def load(cls, directory: Path) -> RelatedForms | None:
+        """The table ``save`` wrote (its arrays memory-mapped), or None when the
+        directory has none."""
+        paths = [Path(directory) / name for name in FILES]
+        if not all(p.exists() for p in paths):
+            return None
+        terms = paths[0].read_text(encoding="utf-8").split("\n")
+        gram_list = paths[1].read_text(encoding="utf-8").split("\n")
+        return cls(terms=terms, index={t: i for i, t in enumerate(terms)},
+                   sizes=np.load(paths[2], mmap_mode="r"), rows={g: i for i, g in enumerate(gram_list)},
+                   starts=np.load(paths[3], mmap_mode="r"), members=np.load(paths[4], mmap_mode="r"))
 
     def of(self, stem: str) -> tuple[tuple[str, float], ...]:
         """Up to ``TOP`` (related form, Dice) of ``stem``, closest first (ties in

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 MAX_EDITS = 2
 PREFIX = 7
 MIN_DOCS = 3
 SMALL_INDEX = 1000  # documents: in a smaller index a word seen once is all there is to go on
 MIN_LENGTH = 3  # shorter words have too many neighbours at two edits to guess from
+FILE = "table-speller.pickle"  # saved with a generation: loading it is ~5x faster than building it
 
 
 @dataclass
@@ -42,6 +44,28 @@ class Speller:
                 sym.create_dictionary_entry(word, docs)
                 n += 1
         return cls(sym, n)
+
+    def save(self, directory: Path) -> None:
+        path = Path(directory) / FILE
+        path.unlink(missing_ok=True)  # never write through a hard link into a served generation
+        self._symspell.save_pickle(str(path), compressed=False)
+
+    @classmethod
+    def load(cls, directory: Path) -> "Speller | None":
+        """The speller ``save`` wrote with an index generation (its own files: trusted
+        like the segments, which Whoosh pickles too), or None."""
+        from symspellpy import SymSpell
+
+        path = Path(directory) / FILE
+        if not path.exists():
+            return None
+        sym = SymSpell(max_dictionary_edit_distance=MAX_EDITS, prefix_length=PREFIX)
+        try:
+            if not sym.load_pickle(str(path), compressed=False):
+                return None
+        except Exception:  # noqa: BLE001 - an unreadable file: build it instead
+            return None
+        return cls(sym, len(sym.words))
 
     def closest(self, word: str) -> str | None:
         """The vocabulary's word nearest ``word`` (fewest edits, then most documents),

@@ -60,5 +60,8 @@ class Storage(Protocol):
     def term_counts(self, field: str) -> Iterator[tuple[str, int]]:
         """(term, documents containing it) for every term of ``field``."""
 
+    def segment_starts(self) -> list[int]:
+        """The first doc number of each segment (a stored read there opens its files)."""
+
     def close(self) -> None:
         ...

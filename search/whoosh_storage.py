@@ -155,6 +155,9 @@ class WhooshStorage:
                 counts[term] = counts.get(term, 0) + info.doc_frequency()
         return ((t.decode("utf-8") if isinstance(t, bytes) else t, n) for t, n in counts.items())
 
+    def segment_starts(self) -> list[int]:
+        return [offset for sub, offset in self._leaves if sub.doc_count_all()]
+
     def close(self) -> None:
         self._searcher.close()
 

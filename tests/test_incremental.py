@@ -78,6 +78,73 @@ def test_add_shares_the_segments_of_the_previous_generation(halves):
     assert len(new) > len(old)
 
 
+def test_related_forms_are_saved_with_each_generation(halves):
+    from search.related import FILES, RelatedForms
+
+    base, _report, added, full = halves
+    for gen_dir in (base, added.path, full.path):
+        assert all((gen_dir / name).exists() for name in FILES)
+    # the --add generation's table covers the union of the stems, written anew (not
+    # through the hard links into its base), and answers as one built from the lexicon
+    saved, built = RelatedForms.load(added.path), RelatedForms.from_terms(added.store.terms("body"))
+    assert saved.terms == built.terms == RelatedForms.load(full.path).terms
+    assert len(RelatedForms.load(base).terms) < len(saved.terms)
+    for name in FILES:
+        assert (base / name).stat().st_ino != (added.path / name).stat().st_ino
+    for stem in ("متزايد", "اعتقد", "سعودي", "تحالف", "مستشفي"):
+        assert saved.of(stem) == built.of(stem), stem
+    assert added.related_forms().terms == saved.terms  # what ranking uses: the saved table
+
+
+def test_published_tables_equal_what_the_postings_give(halves):
+    import numpy as np
+
+    from search.entity_names import EntityNames
+    from search.index import open_generation
+
+    _base, _report, added, full = halves
+    for gen in (added, full):
+        mapped, computed = open_generation(gen.path), open_generation(gen.path, tables=False)
+        assert isinstance(mapped.dates, np.memmap) and not isinstance(computed.dates, np.memmap)
+        assert np.array_equal(mapped.dates, computed.dates)
+        for name in mapped.lengths:
+            assert np.array_equal(mapped.lengths[name], computed.lengths[name]), name
+        for name, table in mapped.facets.items():
+            other = computed.facets[name]
+            assert table.values == other.values, name
+            assert np.array_equal(table.pair_doc, other.pair_doc) and np.array_equal(table.value_start, other.value_start)
+        assert mapped.entity_names().by_key == EntityNames.from_labels(computed.labels).by_key
+
+
+def test_a_server_swaps_in_a_new_generation_only_when_it_is_warm(tmp_path, seeds_dir, monkeypatch):
+    import threading
+
+    import search.index as index_module
+
+    index_dir = tmp_path / "ix"
+    build_index([seeds_dir], index_dir, progress=False)
+    handle = IndexHandle(index_dir, warm=True)
+    old = handle.get()
+    extra = write_jsonl(tmp_path / "extra.jsonl", [{"id": "new-1", "title": "خبر عن إدلب", "body": "اشتباكات في إدلب"}])
+    build_index([seeds_dir, extra], index_dir, progress=False)
+    opening = threading.Event()
+    real_warm = index_module.Generation.warm
+
+    def slow_warm(gen):
+        opening.wait(10)  # the new generation is still opening...
+        real_warm(gen)
+
+    monkeypatch.setattr(index_module.Generation, "warm", slow_warm)
+    assert handle.get() is old and handle.get() is old  # ...so the old one answers meanwhile
+    opening.set()
+    for _ in range(200):
+        if handle.get() is not old:
+            break
+        time.sleep(0.05)
+    new = handle.get()
+    assert new is not old and new.live_count == old.live_count + 1 and ids_for_query(new, "إدلب")
+
+
 def test_add_replaces_ids_and_checks_duplicates_against_the_whole_index(tmp_path):
     recs = [{"id": "a", "title": "حلب", "body": "خبر عن حلب والموصل", "url": "http://x/a"},
             {"id": "b", "title": "إدلب", "body": "خبر عن إدلب", "url": "http://x/b"}]

@@ -47,7 +47,7 @@ def create_app(index_dir: str | os.PathLike | None = None, check: bool = True) -
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.config["INDEX_DIR"] = index_dir
-    app.extensions["mirsad"] = IndexHandle(index_dir)
+    app.extensions["mirsad"] = IndexHandle(index_dir, warm=True)
 
     from web.chart import legend, svg_chart
     from web.routes import bp

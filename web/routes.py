@@ -227,7 +227,10 @@ def health():
            "built": gen.build.get("built"), "analysis_current": gen.analysis_current}
     if not gen.analysis_current:
         out["warning"] = STALE_ANALYSIS
-    failed = current_app.extensions["mirsad"].error
+    handle = current_app.extensions["mirsad"]
+    if handle.opening:  # a newer generation is being opened; this one answers until it is ready
+        out["opening"] = handle.opening
+    failed = handle.error
     if failed:  # the newest generation could not be opened: an older one serves
         out.update(status="degraded", error=public_message(RuntimeError(failed)))
     return jsonify(out)

@@ -21,7 +21,7 @@ from whoosh.analysis import Filter, RegexTokenizer, Token, Tokenizer
 # word other index terms: the builder records it, and an index built with another
 # version still answers (with the stems it holds) but says it should be rebuilt
 # (``Generation.analysis_current``; ``mirsad index --unless-current`` rebuilds it).
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 
 # --- character tables -------------------------------------------------------------
 
@@ -224,6 +224,8 @@ def stems(token: str) -> tuple[str, ...]:
         result: tuple[str, ...] = (token,)
     else:
         result = _arabic_stems(token.translate(PRE_STEM))
+        if token.endswith("ى"):
+            result = _alef_maqsura(token, result)
     if len(_STEM_CACHE) < _CACHE_LIMIT:
         _STEM_CACHE[token] = result
     return result
@@ -248,6 +250,20 @@ def _arabic_stems(word: str) -> tuple[str, ...]:
         if word[0] in _CLITICS and len(word) - 1 >= 3:
             out.append(_noun_stem(word[1:]))
     return tuple(dict.fromkeys(out))
+
+
+def _alef_maqsura(token: str, result: tuple[str, ...]) -> tuple[str, ...]:
+    """A word written with a final alef maqsura (مستوى) also reads as its stem with the ي
+    kept: Snowball takes that ي for a nisba ending (مستو), while the plural and the dual
+    keep it (مستويات, مستويين -> مستوي), so without the second reading the singular never
+    meets them. The first reading stays: the ya-spelled singular (Egyptian مستوي) and the
+    nisba keep finding it. Only when Snowball removed just that letter, from a stem of four
+    letters or more (مستشفى, منتدى, ملتقى; not مبنى, kept whole anyway)."""
+    main = result[0]
+    folded = _post_fold(token.translate(PRE_STEM))
+    if len(main) >= 4 and folded.endswith(main + "ي"):
+        return (main, main + "ي", *result[1:])
+    return result
 
 
 def stem(token: str) -> str:

@@ -81,6 +81,11 @@ def test_stop_words(word, stop):
     # ات and the dual lose their whole ending, with or without the article
     ["تشريعات", "التشريعات", "تشريعية"],
     ["معاهدة", "المعاهدتين", "معاهدات"],
+    # a final alef maqsura keeps its ي as a second reading: the plural and dual meet it
+    ["مستوى", "مستويات", "المستويات", "مستويين", "بالمستوى", "مستوي"],
+    ["منتدى", "منتديات", "المنتديات", "المنتدى"],
+    ["ملتقى", "ملتقيات", "الملتقيات", "للملتقى"],
+    ["مستشفى", "مستشفيات", "المستشفيات", "مستشفي"],
 ])
 def test_clitic_and_spelling_forms_conflate(group):
     """Every written form shares a stem with the bare form (the query side)."""
@@ -113,9 +118,20 @@ def test_precision_pairs_do_not_conflate(a, b):
     ("المعاهدتين", "معاهد"),  # Snowball alone on معاهدتين: معاهدت
     ("والحلبات", "حلبا"),  # the ات rule never leaves three letters: not حلب
     ("وصل", "وصل"),
+    ("مستوى", "مستو"),  # the first reading stays Snowball's (the ya-spelled مستوي meets it)
 ])
 def test_first_stem(word, expected):
     assert stems(light_normalize(word))[0] == expected
+
+
+@pytest.mark.parametrize("word, expected", [
+    ("مستوى", ("مستو", "مستوي")), ("المنتدى", ("منتد", "منتدي")), ("ملتقى", ("ملتق", "ملتقي")),
+    ("مستشفى", ("مستشف", "مستشفي")),
+    ("مبنى", ("مبني",)),  # four letters: kept whole already
+    ("مستويات", ("مستوي",)), ("مستوي", ("مستو",)), ("عسكري", ("عسكر",)),  # no ى: one reading
+])
+def test_alef_maqsura_readings(word, expected):
+    assert stems(light_normalize(word)) == expected
 
 
 def test_short_words_keep_their_letters():

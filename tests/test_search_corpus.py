@@ -141,3 +141,20 @@ def test_proximity_on_the_corpus_sits_between_phrase_and_and(corpus_gen, a, b):
     assert near == set(ids_for_query(corpus_gen, f'"{b} {a}"~5'))
     assert set(ids_for_query(corpus_gen, f'"{a} {b}"')) <= near <= set(ids_for_query(corpus_gen, f"{a} {b}"))
     assert near
+
+
+def test_alef_maqsura_singulars_find_their_plurals(tmp_path_factory):
+    from indexer.build import build_index
+    from search.index import IndexHandle
+    from tests.conftest import write_jsonl
+
+    tmp = tmp_path_factory.mktemp("maqsura")
+    recs = [{"id": "sg", "title": "خبر", "body": "ارتفع المستوى في المنتدى والملتقى قرب المستشفى"},
+            {"id": "pl", "title": "خبر", "body": "ارتفعت المستويات في المنتديات والملتقيات قرب المستشفيات"},
+            {"id": "eg", "title": "خبر", "body": "وصلوا إلى المستشفي فى القاهرة"}]
+    build_index([write_jsonl(tmp / "d.jsonl", recs)], tmp / "ix", progress=False)
+    gen = IndexHandle(tmp / "ix").get()
+    for word in ("مستوى", "مستويات", "منتدى", "منتديات", "ملتقى", "الملتقيات"):
+        assert {"sg", "pl"} <= set(ids_for_query(gen, word)), word
+    assert set(ids_for_query(gen, "مستشفى")) == {"sg", "pl", "eg"}  # and the ya spelling
+    assert set(ids_for_query(gen, "مستشفي")) >= {"sg", "eg"}

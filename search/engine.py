@@ -154,7 +154,7 @@ def _date_param(args: Mapping, name: str, end: bool) -> date | None:
 
 
 def _choice(args: Mapping, name: str, choices: tuple[str, ...], default: str | None) -> str | None:
-    value = (args.get(name) or "").strip() or default
+    value = (args.get(name) or "").strip().lower() or default
     if value is not None and value not in choices:
         raise BadRequest("bad_parameter", name, f"'{name}' must be one of {', '.join(choices)}, got {value[:40]!r}",
                          f"المعامل «{name}» يجب أن يكون أحد: {'، '.join(choices)}")

@@ -20,13 +20,18 @@ FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="module")
-def server(seed_index):
-    srv = make_server("127.0.0.1", 0, create_app(seed_index), threaded=True)
+def _serve(index_dir):
+    """The app on 127.0.0.1 in a thread, for the module's tests."""
+    srv = make_server("127.0.0.1", 0, create_app(index_dir), threaded=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{srv.server_port}"
     srv.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server(seed_index):
+    yield from _serve(seed_index)
 
 
 @pytest.fixture(scope="module")
@@ -119,11 +124,7 @@ def test_script_in_query_is_text(page, server):
 
 @pytest.fixture(scope="module")
 def corpus_server(corpus_index):
-    srv = make_server("127.0.0.1", 0, create_app(corpus_index), threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
+    yield from _serve(corpus_index)
 
 
 def _api(page, url):

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from search.facets import bucket_keys, bucket_start, choose_interval
+from tests.test_api import get
 from web.app import create_app
 from web.chart import svg_chart
 from web.wording import count_phrase
@@ -20,12 +21,6 @@ from web.wording import count_phrase
 @pytest.fixture(scope="module")
 def client(corpus_index):
     return create_app(corpus_index).test_client()
-
-
-def get(client, url, status=200):
-    r = client.get(url)
-    assert r.status_code == status, (url, r.status_code, r.data[:300])
-    return r.get_json()
 
 
 def all_ids(client, query: str) -> list[str]:

@@ -199,6 +199,16 @@ def test_atom_feed_parses_newest_first(client):
     assert all(e.link.startswith("http://localhost/doc?id=") for e in feed.entries)
 
 
+@pytest.mark.parametrize("query", ["q=كلمةغيرموجودةاطلاقا&correct=off", "q=داعش", ""])
+def test_atom_feed_of_undated_or_empty_results(seed_index, query):
+    import feedparser
+
+    r = create_app(seed_index).test_client().get("/search.atom?" + query)  # the seeds carry no dates
+    assert r.status_code == 200, r.data[:300]
+    feed = feedparser.parse(r.data)
+    assert not feed.bozo and feed.feed.updated
+
+
 def test_openapi_document_is_valid_and_complete(client):
     from openapi_spec_validator import validate
 

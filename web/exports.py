@@ -80,6 +80,8 @@ def _parse(stamp: str | None) -> datetime | None:
     if not stamp:
         return None
     try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     except ValueError:
         return None
+    # a build's stamp has no zone (the machine's clock, UTC on servers): Atom needs one
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)

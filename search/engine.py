@@ -243,7 +243,77 @@ def _query_matches(gen: Generation, pq: ParsedQuery | None, entities: bool, dead
         qmask = tagged if relaxed else qmask | tagged
         query = wq.Or([pq.strict if relaxed else query] + [_name_query(gen, name) for name in _names(gen, named)])
         relaxed = False
+    elif entities and not pq.empty and not pq.question and not timed_out and not _OPERATORS.search(pq.text):
+        spans = _named_spans(gen, pq.text)
+        if spans:
+            # a longer query holding a name: that part also matches the documents tagged
+            # with it, every other word as written (all parts AND-ed)
+            mask, kept = _spans_mask(gen, pq.text, spans, deadline, cache)
+            if kept and mask is not None and mask.any():
+                names = [_name_query(gen, name) for name in _names(gen, kept)]
+                return mask, wq.Or([pq.strict] + names), False, False, kept
     return qmask, query, relaxed, timed_out, named
+
+
+MAX_NAME_WORDS = 6  # the longest entity name looked for inside a longer query
+
+
+def _named_spans(gen: Generation, text: str) -> list[tuple[int, int, list[tuple[str, str]]]]:
+    """(first word, end, entities) of each known name inside a plain query of several
+    words (no quotes): longest first, left to right, not overlapping; the whole query is
+    ``_named_entities``'s. A name of one word needs four letters or more (and see
+    ``_spans_mask``)."""
+    if '"' in text:
+        return []
+    words, names = text.split(), gen.entity_names()
+    if len(words) < 2:
+        return []
+    spans, i = [], 0
+    while i < len(words):
+        for j in range(min(len(words), i + MAX_NAME_WORDS), i, -1):
+            if j - i == len(words):
+                continue
+            found = names.lookup(" ".join(words[i:j]))
+            if found and (j - i > 1 or len(words[i]) >= 4):
+                spans.append((i, j, found))
+                i = j
+                break
+        else:
+            i += 1
+    return spans
+
+
+TAGGED_SHARE = 0.5  # a one-word name counts when at least this share of its word's documents are tagged
+
+
+def _spans_mask(gen: Generation, text: str, spans, deadline: float, cache: dict):
+    """(the documents matching every part of the query — each name span as its words or
+    its tags, each other word as written — or None when the deadline cut it; the
+    entities that counted). A one-word name counts only when the extraction tagged at
+    least ``TAGGED_SHARE`` as many documents as hold the word: مالي (financial) is mostly
+    not Mali, داعش always is."""
+    words, n = text.split(), gen.doc_count
+    parts, covered = [], set()
+    for start, end, found in spans:
+        tagged = np.zeros(n, dtype=bool)
+        for facet, value in found:
+            tagged |= gen.facets[facet].mask_any([value], n)
+        parts.append((" ".join(words[start:end]), tagged, found, end - start == 1))
+        covered.update(range(start, end))
+    parts += [(w, None, [], False) for i, w in enumerate(words) if i not in covered]
+    mask, kept = None, []
+    for part, tagged, found, single in parts:
+        pq = _parse_query(gen, part)
+        if pq.empty:  # a stop word alone
+            continue
+        m, cut = _docs_mask(gen, pq.strict, deadline, cache)
+        if cut:
+            return None, []
+        if tagged is not None and not (single and tagged.sum() < TAGGED_SHARE * m.sum()):
+            m |= tagged
+            kept += found
+        mask = m if mask is None else mask & m
+    return mask, list(dict.fromkeys(kept))
 
 
 def _named_entities(gen: Generation, pq: ParsedQuery, entities: bool) -> list[tuple[str, str]]:

@@ -161,6 +161,14 @@ def _choice(args: Mapping, name: str, choices: tuple[str, ...], default: str | N
     return value
 
 
+def reject_unknown(args, known: frozenset[str], taker: str = "the API") -> None:
+    """A BadRequest naming the first parameter outside ``known`` (``search.parameters``)."""
+    for name in args.keys():
+        if name not in known:
+            raise BadRequest("unknown_parameter", name, f"unknown parameter '{name[:40]}'; {taker} takes "
+                             + ", ".join(sorted(known)), f"معامل غير معروف: «{name[:40]}»")
+
+
 def parse_request(args, known: frozenset[str] = SEARCH_PARAM_NAMES) -> SearchRequest:
     """Validate request parameters (a Werkzeug MultiDict or a dict of str/list); a name
     outside ``known`` (``search.parameters``) is a 400 naming it."""
@@ -171,10 +179,7 @@ def parse_request(args, known: frozenset[str] = SEARCH_PARAM_NAMES) -> SearchReq
         value = args.get(name, [])
         return [value] if isinstance(value, str) else list(value)
 
-    for name in args.keys():
-        if name not in known:
-            raise BadRequest("unknown_parameter", name, f"unknown parameter '{name[:40]}'; the API takes "
-                             + ", ".join(sorted(known)), f"معامل غير معروف: «{name[:40]}»")
+    reject_unknown(args, known)
     for p in SEARCH_PARAMS:
         if not p.repeat and len(getlist(p.name)) > 1:
             raise BadRequest("bad_parameter", p.name, f"'{p.name}' may be given once",
@@ -237,13 +242,11 @@ def _query_matches(gen: Generation, pq: ParsedQuery | None, entities: bool, dead
     named = _named_entities(gen, pq, entities)
     if named:
         # the documents tagged with the entity the query names, ranked by all its names
-        tagged = np.zeros(n, dtype=bool)
-        for facet, value in named:
-            tagged |= gen.facets[facet].mask_any([value], n)
+        tagged = _tagged(gen, named)
         qmask = tagged if relaxed else qmask | tagged
         query = wq.Or([pq.strict if relaxed else query] + [_name_query(gen, name) for name in _names(gen, named)])
         relaxed = False
-    elif entities and not pq.empty and not pq.question and not timed_out and not _OPERATORS.search(pq.text):
+    elif _names_allowed(pq, entities) and not timed_out:
         spans = _named_spans(gen, pq.text)
         if spans:
             # a longer query holding a name: that part also matches the documents tagged
@@ -292,13 +295,10 @@ def _spans_mask(gen: Generation, text: str, spans, deadline: float, cache: dict)
     entities that counted). A one-word name counts only when the extraction tagged at
     least ``TAGGED_SHARE`` as many documents as hold the word: مالي (financial) is mostly
     not Mali, داعش always is."""
-    words, n = text.split(), gen.doc_count
+    words = text.split()
     parts, covered = [], set()
     for start, end, found in spans:
-        tagged = np.zeros(n, dtype=bool)
-        for facet, value in found:
-            tagged |= gen.facets[facet].mask_any([value], n)
-        parts.append((" ".join(words[start:end]), tagged, found, end - start == 1))
+        parts.append((" ".join(words[start:end]), _tagged(gen, found), found, end - start == 1))
         covered.update(range(start, end))
     parts += [(w, None, [], False) for i, w in enumerate(words) if i not in covered]
     mask, kept = None, []
@@ -316,12 +316,23 @@ def _spans_mask(gen: Generation, text: str, spans, deadline: float, cache: dict)
     return mask, list(dict.fromkeys(kept))
 
 
+def _tagged(gen: Generation, entities: list[tuple[str, str]]) -> np.ndarray:
+    """The documents tagged with any of the (facet, value) entities."""
+    mask = np.zeros(gen.doc_count, dtype=bool)
+    for facet, value in entities:
+        mask |= gen.facets[facet].mask_any([value], gen.doc_count)
+    return mask
+
+
+def _names_allowed(pq: ParsedQuery, entities: bool) -> bool:
+    """Whether the query may be read as naming entities: not when entity matching is
+    off, nor for a question or a query with operators (they keep their meaning)."""
+    return entities and not pq.empty and not pq.question and not _OPERATORS.search(pq.text)
+
+
 def _named_entities(gen: Generation, pq: ParsedQuery, entities: bool) -> list[tuple[str, str]]:
-    """The known places and actors the whole query names (``search.entity_names``), unless
-    entity matching is off or the query is a question or uses operators."""
-    if pq.empty or pq.question or not entities or _OPERATORS.search(pq.text):
-        return []
-    return gen.entity_names().lookup(pq.text)
+    """The known places and actors the whole query names (``search.entity_names``)."""
+    return gen.entity_names().lookup(pq.text) if _names_allowed(pq, entities) else []
 
 
 _OPERATORS = re.compile(r'\b(?:OR|AND|NOT)\b|[()]')
@@ -349,10 +360,14 @@ def _format_date(ts: int) -> str | None:
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _values(stored: dict, facet: str) -> list[str]:
+    """A stored document's values of one facet."""
+    return [v for v in (stored.get(facet) or "").split(FACET_SEP) if v]
+
+
 def _entities(gen: Generation, stored: dict, facet: str) -> list[dict]:
-    raw = stored.get(facet) or ""
     return [{"value": v, "label": gen.label(facet, v)["ar"], "label_en": gen.label(facet, v)["en"]}
-            for v in raw.split(FACET_SEP) if v]
+            for v in _values(stored, facet)]
 
 
 # A result shows at most this much of a title (the document page shows all of it): a
@@ -411,6 +426,11 @@ def _day_start(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
 
 
+def _sort(pq: ParsedQuery | None, req: SearchRequest) -> str:
+    """The order the hits come in: no query has nothing to rank by, so newest first."""
+    return "date" if pq is None and req.sort == "relevance" else req.sort
+
+
 def last_page(total: int, per_page: int) -> int:
     """The last page the API serves for ``total`` hits (at least 1, at most ``MAX_PAGE``)."""
     return max(1, min(-(-total // per_page), MAX_PAGE))
@@ -458,7 +478,7 @@ def run_search(gen: Generation, req: SearchRequest, t0: float | None = None) -> 
         raise BadRequest("page_out_of_range", "page", f"'page' {req.page} is past the last page, {last}",
                          f"الصفحة {req.page} بعد آخر صفحة ({last})")
 
-    sort = "date" if pq is None and req.sort == "relevance" else req.sort  # nothing to rank by
+    sort = _sort(pq, req)
     start = (req.page - 1) * req.per_page
     hits = []
     if total and start < total:
@@ -682,7 +702,7 @@ def matching_docs(gen: Generation, req: SearchRequest, limit: int | None = None)
     qmask, query, _relaxed, _cut, named = _query_matches(gen, pq, req.entities,
                                                          time.perf_counter() + TIME_BUDGET_S, cache)
     mask = _filtered(gen, req, qmask)[3]
-    sort = "date" if pq is None and req.sort == "relevance" else req.sort
+    sort = _sort(pq, req)
     if sort != "relevance":
         return [(d, None) for d in _by_date(gen, mask, 0, limit, sort)]
     count = int(mask.sum()) if limit is None else min(limit, int(mask.sum()))
@@ -707,8 +727,7 @@ def export_row(gen: Generation, docnum: int, score: float | None) -> dict:
         "outlet": stored.get("outlet") or None,
         "title": stored.get("title") or "",
         "url": link_url(stored.get("url")),
-        **{f.key: [v for v in (stored.get(f.name) or "").split(FACET_SEP) if v]
-           for f in FACETS if f.key and f.on_hits},
+        **{f.key: _values(stored, f.name) for f in FACETS if f.key and f.on_hits},
         "score": round(float(score), 4) if score is not None else None,
     }
 

@@ -18,6 +18,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from search.store import fresh_file
+
 _MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ی": "ي", "ک": "ك"})
 _PUNCT = re.compile(r"[\"'«»“”()\[\].,،:;؛!?؟\-_/]+")
@@ -61,9 +63,7 @@ class EntityNames:
         return cls(table)
 
     def save(self, directory: Path) -> None:
-        path = Path(directory) / FILE
-        path.unlink(missing_ok=True)  # never write through a hard link into a served generation
-        path.write_text(json.dumps(self.by_key, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        fresh_file(Path(directory) / FILE).write_text(json.dumps(self.by_key, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
     @classmethod
     def load(cls, directory: Path) -> "EntityNames | None":

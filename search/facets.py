@@ -13,6 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from search.store import fresh_file
+
+
+_ARRAY_SUFFIXES = (".doc.npy", ".value.npy", ".start.npy")  # a saved table's pair_doc, pair_value, value_start
+
 
 @dataclass
 class FacetTable:
@@ -47,13 +52,10 @@ class FacetTable:
 
     def save(self, directory: Path, name: str) -> None:
         """Write the table into an index generation's directory (``table-facet-<name>.*``)."""
-        base = Path(directory) / f"table-facet-{name}"
-        for suffix in (".values.txt", ".doc.npy", ".value.npy", ".start.npy"):
-            Path(str(base) + suffix).unlink(missing_ok=True)  # never write through a hard link
-        Path(str(base) + ".values.txt").write_text("\n".join(self.values), encoding="utf-8")
-        np.save(str(base) + ".doc.npy", self.pair_doc)
-        np.save(str(base) + ".value.npy", self.pair_value)
-        np.save(str(base) + ".start.npy", self.value_start)
+        base = str(Path(directory) / f"table-facet-{name}")
+        fresh_file(base + ".values.txt").write_text("\n".join(self.values), encoding="utf-8")
+        for suffix, array in zip(_ARRAY_SUFFIXES, (self.pair_doc, self.pair_value, self.value_start)):
+            np.save(fresh_file(base + suffix), array)
 
     @classmethod
     def load(cls, directory: Path, name: str) -> "FacetTable | None":
@@ -61,7 +63,7 @@ class FacetTable:
         base = str(Path(directory) / f"table-facet-{name}")
         try:
             text = Path(base + ".values.txt").read_text(encoding="utf-8")
-            arrays = [np.load(base + suffix, mmap_mode="r") for suffix in (".doc.npy", ".value.npy", ".start.npy")]
+            arrays = [np.load(base + suffix, mmap_mode="r") for suffix in _ARRAY_SUFFIXES]
         except (OSError, ValueError):
             return None
         values = text.split("\n") if text else []

@@ -205,9 +205,7 @@ def save_tables(path: Path, labels: dict) -> None:
         for name, table in gen.facets.items():
             table.save(path, name)
         for name, array in (("dates", gen.dates), *((f"length-{f}", a) for f, a in gen.lengths.items())):
-            target = path / f"table-{name}.npy"
-            target.unlink(missing_ok=True)  # never write through a hard link into a served generation
-            np.save(target, array)
+            np.save(store.fresh_file(path / f"table-{name}.npy"), array)
         gen.related_forms().save(path)
         gen.entity_names().save(path)
         gen.compute_speller().save(path)

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from search.store import fresh_file
+
 GRAM = 4
 MIN_DICE = 0.4
 TOP = 5
@@ -79,10 +81,7 @@ class RelatedForms:
 
     def save(self, directory: Path) -> None:
         """Write the table into an index generation's directory (``FILES``)."""
-        paths = [Path(directory) / name for name in FILES]
-        for path in paths:  # a generation made by --add starts with its base's files hard-linked:
-            path.unlink(missing_ok=True)  # never write through a link into a served generation
-        terms, grams_, sizes, starts, members = paths
+        terms, grams_, sizes, starts, members = (fresh_file(Path(directory) / name) for name in FILES)
         terms.write_text("\n".join(self.terms), encoding="utf-8")
         gram_list = [""] * len(self.rows)
         for g, r in self.rows.items():

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from search.store import fresh_file
+
 MAX_EDITS = 2
 PREFIX = 7
 MIN_DOCS = 3
@@ -46,9 +48,7 @@ class Speller:
         return cls(sym, n)
 
     def save(self, directory: Path) -> None:
-        path = Path(directory) / FILE
-        path.unlink(missing_ok=True)  # never write through a hard link into a served generation
-        self._symspell.save_pickle(str(path), compressed=False)
+        self._symspell.save_pickle(str(fresh_file(Path(directory) / FILE)), compressed=False)
 
     @classmethod
     def load(cls, directory: Path) -> "Speller | None":

@@ -36,6 +36,15 @@ def _stamp() -> str:
     return time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
 
 
+def fresh_file(path: Path | str) -> Path:
+    """``path``, unlinked first when it exists: a generation made by ``--add`` or a delete
+    starts with its base's files hard-linked, and writing through such a link would
+    change a generation a server is reading (its tables are memory-mapped)."""
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    return path
+
+
 def current_generation(index_dir: Path) -> Path:
     """The directory of the published generation, or IndexUnavailable naming the problem."""
     index_dir = Path(index_dir)

@@ -49,13 +49,14 @@ def create_app(index_dir: str | os.PathLike | None = None, check: bool = True) -
     app.config["INDEX_DIR"] = index_dir
     app.extensions["mirsad"] = IndexHandle(index_dir, warm=True)
 
-    from web.chart import legend, svg_chart
+    from web.chart import INTERVAL_AR, legend, svg_chart
     from web.routes import bp
     from web.wording import count_phrase
 
     app.register_blueprint(bp)
     app.jinja_env.filters["count_ar"] = count_phrase
-    app.jinja_env.globals.update(svg_chart=lambda h: svg_chart(h, count_phrase), chart_legend=legend)
+    app.jinja_env.globals.update(svg_chart=lambda h: svg_chart(h, count_phrase), chart_legend=legend,
+                                 interval_ar=INTERVAL_AR)
 
     @app.after_request
     def _headers(response):

@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 MONTHS_AR = ("يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر",
              "أكتوبر", "نوفمبر", "ديسمبر")
+INTERVAL_AR = {"day": "يوم", "week": "أسبوع", "month": "شهر", "year": "سنة"}  # the chart's and the page's
 # Colour-blind-safe palette (Okabe–Ito) for the series; the last is "the rest".
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#999999")
 WIDTH, HEIGHT, AXIS = 720, 150, 22
@@ -52,7 +53,7 @@ def svg_chart(histogram: dict, count_label) -> Markup:
     gap = min(2.0, bar * 0.15)
     scale = (HEIGHT - AXIS - 6) / top
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-             f'aria-label="النتائج عبر الزمن، لكل {_INTERVAL_AR[interval]}" xmlns="http://www.w3.org/2000/svg">']
+             f'aria-label="النتائج عبر الزمن، لكل {INTERVAL_AR[interval]}" xmlns="http://www.w3.org/2000/svg">']
     base = HEIGHT - AXIS
     for i, b in enumerate(buckets):
         x = WIDTH - (i + 1) * bar + gap / 2  # the oldest at the right
@@ -87,6 +88,3 @@ def legend(histogram: dict) -> list[tuple[str, str]]:
     """(colour, label) of each series of a split histogram."""
     return [(PALETTE[k] if s["value"] else PALETTE[-1], s["label"] or "غيرها")
             for k, s in enumerate(histogram.get("series") or [])]
-
-
-_INTERVAL_AR = {"day": "يوم", "week": "أسبوع", "month": "شهر", "year": "سنة"}

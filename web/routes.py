@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from search.engine import BadRequest, export_row, get_document, matching_docs, parse_request
+from search.engine import BadRequest, export_row, get_document, matching_docs, parse_request, reject_unknown
 from search.index import STALE_ANALYSIS, Generation
 from search.parameters import DOC_PARAM_NAMES, MAX_EXPORT
 from search.schema import FACETS
@@ -59,12 +59,16 @@ def public_message(exc: Exception) -> str:
     return _ABS_PATH.sub(lambda m: m.group(1) or "/", str(exc))
 
 
+def _unavailable(exc: IndexUnavailable):
+    return _error("index_unavailable", public_message(exc), 503)
+
+
 def search_payload(api: bool):
     """The search document for the current request (shared by page and API)."""
     try:
         gen = _generation()
     except IndexUnavailable as exc:
-        return _error("index_unavailable", public_message(exc), 503)
+        return _unavailable(exc)
     try:
         with SEARCH_TURN(_cost()):
             return search_document(gen, parse_request(request.args), Links.current(), api=api), 200
@@ -73,14 +77,14 @@ def search_payload(api: bool):
 
 
 def doc_payload(doc_id: str):
-    for name in request.args:
-        if name not in DOC_PARAM_NAMES:
-            return BadRequest("unknown_parameter", name, f"unknown parameter '{name[:40]}'; a document takes "
-                              + ", ".join(sorted(DOC_PARAM_NAMES)), f"معامل غير معروف: «{name[:40]}»").as_json(), 400
+    try:
+        reject_unknown(request.args, DOC_PARAM_NAMES, "a document")
+    except BadRequest as exc:
+        return exc.as_json(), 400
     try:
         gen = _generation()
     except IndexUnavailable as exc:
-        return _error("index_unavailable", public_message(exc), 503)
+        return _unavailable(exc)
     links = Links.current()
     try:
         with SEARCH_TURN(_cost()):
@@ -158,7 +162,7 @@ def _export(kind: str):
     try:
         gen = _generation()
     except IndexUnavailable as exc:
-        return jsonify(_error("index_unavailable", public_message(exc), 503)[0]), 503
+        return jsonify(_unavailable(exc)[0]), 503
     try:
         req = parse_request(request.args)
         with SEARCH_TURN(_cost()):
@@ -217,7 +221,7 @@ def search_atom():
         with SEARCH_TURN(_cost()):
             result = search_document(gen, req, Links.current(), api=False)
     except IndexUnavailable as exc:
-        return jsonify(_error("index_unavailable", public_message(exc), 503)[0]), 503
+        return jsonify(_unavailable(exc)[0]), 503
     except BadRequest as exc:
         return jsonify(exc.as_json()), 400
     feed = exports.atom_feed(result, request.url_root.rstrip("/"), request.url, gen.build.get("built"))

@@ -23,7 +23,7 @@ from indexer.dates import date_in_text
 from indexer.gazetteer import Entity, Gazetteer, cue_level, fold_word, load_words
 from indexer.gazetteer import load as load_gazetteer
 from indexer.sources import Record
-from indexer.tagger import Tagger, clitic_split, common_words, default_tagger, strip_clitics
+from indexer.tagger import Tagger, clitic_split, common_words, default_tagger, inflects_common_word, strip_clitics
 from indexer.tagger import spans as bio_spans
 from search.arabic import FOLD, WORD_PATTERN, WORD_RE, light_normalize, normalize, strip_marks
 
@@ -410,6 +410,8 @@ class Extractor:
             if name is None:
                 continue
             if kind == "LOC":
+                if a == b and inflects_common_word(clitic_split(tokens[a][6])[1]):
+                    continue  # صناعية، منافسين، حكومته: an inflected ordinary word is no place
                 out.append((tokens[a][0], tokens[b][1], Entity(name, "", "place"), "place"))
             else:
                 out.append((tokens[a][0], tokens[b][1], Entity(name, "", "person" if kind == "PERS" else "organization"), "actor"))
@@ -446,7 +448,9 @@ class Extractor:
             j = i
             while node is not None:
                 if node.entity is not None and (best is None or j > best[0]):
-                    if not node.needs_cue or (i > 0 and _is_cue(tokens[i - 1][6], node)):
+                    if node.needs_cue and _hamza_mismatch(tokens[i][4], node.entity):
+                        pass  # المنشأة (a facility) is not the town المنشاة, cue or not
+                    elif not node.needs_cue or (i > 0 and _is_cue(tokens[i - 1][6], node)):
                         best = (j, node)
                     elif common is None or j > common[0]:
                         common = (j, node)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.gazetteer import WordLists, fold_word, load_words
+from search.arabic import stem
 
 MODEL = Path(__file__).parent / "models" / "ner.crfsuite"
 # How often each word (folded by ``fold_word``) occurs in the news corpora the model was
@@ -67,6 +68,29 @@ def common_words() -> frozenset[str]:
     of these alone (البنك المركزي، شاركنا رأيك) is a run of ordinary words, not a name."""
     counts = word_counts()
     return frozenset(sorted(counts, key=counts.__getitem__, reverse=True)[:COMMON_WORDS])
+
+
+@lru_cache(maxsize=1)
+def common_stems() -> frozenset[str]:
+    """The search stems (``search.arabic.stem``) of ``common_words``: a word sharing one
+    while not being that word (محليون، تدريبات، حكومته) inflects an ordinary word."""
+    return frozenset(stem(w) for w in common_words())
+
+
+# Endings of plurals and duals: with them, even a word with ال is an inflected ordinary
+# word when its stem is common (الاشتباكات، المهندسين), where الخالدية stays a district.
+_PLURAL_ENDINGS = ("ات", "ون", "ين", "ان")
+
+
+def inflects_common_word(key: str) -> bool:
+    """Whether a folded word (no clitics) is an inflection of an ordinary word: its stem
+    is a common word's, it is no common word itself, and it carries no ال or it ends in
+    a plural or dual ending (a one-word tagger place such as صناعية or منافسين is none)."""
+    word_stem = stem(key)
+    bare = key[2:] if key.startswith("ال") else key
+    if key in common_words() or word_stem == bare or word_stem not in common_stems():
+        return False
+    return not key.startswith("ال") or key.endswith(_PLURAL_ENDINGS)
 
 
 # Clitics that may stand before a name, longest first, and what replaces them (للعراق is

@@ -370,6 +370,46 @@ def test_no_rule_found_junk(ex, record_id, needle):
     assert not any(set(needle.split()) & set(a.split()) for a in found), found
 
 
+SNN = "saudinewsnet.jsonl.gz"
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("corpus, record_id, needle, word", [
+    # ordinary words the tagger read as places on the bench corpora
+    (ANT, "FR-internationalNews-2250-20180711", "وستكونان على", "ستكونان"),
+    (SNN, "2015-08-01-00058", "بمنافسين", "منافسين"),
+    (ANT, "SK-internationalNews-1789-20180526", "وتدريبات تختبر", "تدريبات"),
+    (ANT, "AL-internationalNews-1735-20180622", "سكان محليون", "محليون"),
+    (ANT, "SK-middleEast-1694-20180514", "بحكومته", "حكومته"),
+    (ANT, "BB-middleEast-443-20180503", "إلى المنشأة", "المنشاة"),  # a facility, not the town
+    (ANT, "BB-technology-107-20180326", "في المنشأة", "المنشاة"),
+])
+def test_an_inflected_ordinary_word_is_no_place(ex, corpus, record_id, needle, word):
+    sentence = corpus_sentence(corpus, record_id, needle)
+    assert word not in places(ex, sentence), sentence
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("corpus, record_id, place", [
+    (ANT, "AL-economy-112-20180226", "شنغهاي"),  # places the gazetteer lacks, found by the tagger
+    (ANT, "AL-sport-1219-20180410", "لوزان"),
+    (SNN, "2015-07-21-02130", "الخالدية"),  # a district: ال + ية on a given name's stem
+])
+def test_tagger_places_the_gazetteer_lacks_stay(ex, corpus, record_id, place):
+    assert place in places(ex, corpus_sentence(corpus, record_id, place))
+
+
+@pytest.mark.parametrize("word, inflected", [
+    ("صناعيه", True), ("منافسين", True), ("حكومته", True), ("محليون", True), ("مدربات", True),
+    ("الخالديه", False), ("الناصره", False), ("شنغهاي", False), ("برلين", False), ("ميلان", False),
+    ("الحكومه", False),  # a common word itself: the ordinary-run rule's, not this one's
+])
+def test_inflects_common_word(word, inflected):
+    from indexer.tagger import inflects_common_word
+
+    assert inflects_common_word(word) is inflected
+
+
 @pytest.mark.parametrize("text, expected", [
     ("وأضاف توني بلير لا يزال الوضع صعبا", ["توني بلير"]),  # the name stops before لا يزال
     ("وقال الفريق تلاشت تقريبا كل الآمال", []),  # a title before ordinary words

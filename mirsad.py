@@ -39,9 +39,12 @@ def _index(args) -> int:
                 print(f"mirsad index: {args.index} is current ({gen.live_count:,} documents, built "
                       f"{gen.build.get('built')}); not rebuilt", file=sys.stderr)
                 return 0
+    if args.shards < 1:
+        print(f"mirsad index: --shards must be 1 or more, got {args.shards}", file=sys.stderr)
+        return 2
     try:
         report = build_index(args.sources, Path(args.index), procs=args.procs, progress=not args.quiet,
-                             entities=not args.no_entities, add=args.add)
+                             entities=not args.no_entities, add=args.add, shards=args.shards)
     except (BuildFailed, IndexUnavailable) as exc:
         print(f"mirsad index: {exc}", file=sys.stderr)
         return 1
@@ -230,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="do nothing when the index exists, was built with this version's analysis "
                         "and the sources (paths, sizes, mtimes) are the ones it was built from")
     p.add_argument("--show-problems", type=int, default=20, help="how many problems to list (default: %(default)s)")
+    p.add_argument("--shards", type=int, default=1, metavar="N",
+                   help="split the index into N shards that search as one (default: %(default)s, unsharded)")
     p.set_defaults(func=_index)
 
     p = sub.add_parser("delete", help="remove articles from the index by id (publishes a new generation)")

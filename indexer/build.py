@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import json
 import os
 import queue
 import shutil
@@ -174,8 +175,14 @@ def default_procs() -> int:
 
 
 def build_index(sources: list[Path], index_dir: Path, procs: int | None = None, progress: bool = True,
-                extractor: Extractor | None = None, entities: bool = True, add: bool = False) -> BuildReport:
+                extractor: Extractor | None = None, entities: bool = True, add: bool = False,
+                shards: int = 1) -> BuildReport:
     """Index ``sources`` into a new generation of ``index_dir`` and publish it.
+
+    With ``shards`` > 1 the generation is sharded (``search.sharded``): after one
+    deduplication over all the sources, each article goes to the shard its id hashes to
+    (``search.sharded.shard_of``), each shard a complete index of its own, published together or not at
+    all.
 
     With ``add=True`` the new generation is the current one plus these articles: its
     segments are shared (hard links, no copy), an id already indexed is replaced, and
@@ -192,12 +199,18 @@ def build_index(sources: list[Path], index_dir: Path, procs: int | None = None, 
         base = None
         if add:
             base = _base_generation(index_dir, dedupe)
+        if add and shards > 1 or base is not None and base.build.get("shards"):
+            raise BuildFailed("`--add` into a sharded index is not supported yet: rebuild it with "
+                              "`mirsad index SOURCE... --shards N`")
         extractor = extractor or Extractor()
         build_dir = store.new_build_dir(index_dir)
         try:
             paths = [Path(s) for s in sources]
-            labels = _write(build_dir, read_sources(paths), dedupe, extractor, procs, progress, report, entities,
-                            base, estimate_records(paths) if progress else None)
+            if shards > 1:
+                labels = _write_shards(build_dir, paths, shards, dedupe, extractor, procs, progress, report, entities)
+            else:
+                labels = _write(build_dir, read_sources(paths), dedupe, extractor, procs, progress, report, entities,
+                                base, estimate_records(paths) if progress else None)
             report.seconds = time.perf_counter() - t0
             if not report.indexed and not dedupe.replaced_docnums and base is not None:
                 # a daily batch of articles already indexed: nothing to publish
@@ -207,6 +220,7 @@ def build_index(sources: list[Path], index_dir: Path, procs: int | None = None, 
             if not report.indexed and not dedupe.replaced_docnums:
                 raise BuildFailed("nothing to index: " + ("; ".join(report.problems[:5]) or "the sources hold no articles"))
             info = {"sources": [printable_path(s) for s in sources], "inputs": inventory(sources),
+                    **({"shards": shards} if shards > 1 else {}),
                     "built": time.strftime("%Y-%m-%dT%H:%M:%S"), "analysis": ANALYSIS_VERSION, **report.as_json()}
             if base is not None:  # what a full build read stays what --unless-current compares
                 info.update(sources=base.build.get("sources", []), inputs=base.build.get("inputs", []),
@@ -650,6 +664,46 @@ def _write(build_dir: Path, items, dedupe: Deduper, extractor: Extractor, procs:
         gc.unfreeze()
         if bar is not None:
             bar.close()
+    return labels
+
+
+def _write_shards(build_dir: Path, paths: list[Path], shards: int, dedupe: Deduper, extractor: Extractor,
+                  procs: int, progress: bool, report: BuildReport, entities: bool) -> dict:
+    """A sharded generation in ``build_dir``: one pass deduplicates every source (and
+    reports their problems), then each shard ``s0`` .. is written from the sources
+    again, its articles only; returns the labels of all of them."""
+    from search.sharded import save_manifest, shard_name, shard_of
+
+    admitted: list[set[int]] = [set() for _ in range(shards)]
+    for position, item in enumerate(read_sources(paths)):
+        if isinstance(item, Problem):
+            report.note(item)
+        elif dedupe.admit(item, position) is not None:
+            admitted[shard_of(item.id, shards)].add(position)
+    labels: dict[str, dict[str, dict[str, str]]] = {name: {} for name in FACET_NAMES}
+    indexed = extract_seconds = 0
+    for k, positions in enumerate(admitted):
+        def records(keep=positions):
+            for position, item in enumerate(read_sources(paths)):
+                if position in keep:
+                    yield item
+
+        shard_dir = build_dir / shard_name(k)
+        shard_dir.mkdir()
+        shard_report = BuildReport()
+        shard_labels = _write(shard_dir, records(), Deduper(shard_report), extractor, procs, progress, shard_report,
+                              entities, None, len(positions) if progress else None)
+        for problem in shard_report.problems:
+            report.problems.append(f"{shard_name(k)}: {problem}")
+        indexed += shard_report.indexed
+        extract_seconds += shard_report.extract_seconds
+        for facet, values in shard_labels.items():
+            for name, label in values.items():
+                labels[facet].setdefault(name, label)
+        (shard_dir / store.LABELS_FILE).write_text(json.dumps(shard_labels, ensure_ascii=False), encoding="utf-8")
+        report.warnings.update(shard_report.warnings)
+    report.indexed, report.extract_seconds = indexed, extract_seconds
+    save_manifest(build_dir, shards, labels)
     return labels
 
 

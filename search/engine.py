@@ -230,31 +230,52 @@ def _docs_mask(gen: Generation, q, deadline: float, cache: dict) -> tuple[np.nda
         return np.zeros(gen.doc_count, dtype=bool), True
 
 
-def _query_matches(gen: Generation, pq: ParsedQuery | None, entities: bool, deadline: float, cache: dict):
+@dataclass
+class MatchPlan:
+    """What the whole corpus decided about a query, for one shard of it to match as the
+    unsharded index would (``search.sharded``): whether any document holds every word
+    (``strict_any``) or any word (``loose_any``), the entities the whole query names, the
+    names inside it (``_named_spans``), which of those parts count their tagged
+    documents (``keep``), and whether the parts together match anything (``use_spans``)."""
+
+    strict_any: bool
+    loose_any: bool
+    named: list = field(default_factory=list)
+    spans: list = field(default_factory=list)
+    keep: list = field(default_factory=list)
+    use_spans: bool = False
+
+
+def _query_matches(gen: Generation, pq: ParsedQuery | None, entities: bool, deadline: float, cache: dict,
+                   plan: MatchPlan | None = None):
     """(mask of the documents the query finds, the query to rank them by, relaxed?, timed
     out?, the (facet, value) entities the query names): the one matching step of the
-    API, the CLI and ``make eval``. No query (None) finds every live document."""
+    API, the CLI and ``make eval``. No query (None) finds every live document. With a
+    ``plan``, the corpus-wide decisions are the plan's (a shard's), not this index's."""
     n = gen.doc_count
     if pq is None:
         live = gen.store.live()
         return (np.ones(n, dtype=bool) if live is None else live.copy()), None, False, False, []
-    qmask, query, relaxed, timed_out = _match(gen, pq, deadline, cache)
-    named = _named_entities(gen, pq, entities)
+    qmask, query, relaxed, timed_out = _match(gen, pq, deadline, cache, plan)
+    named = plan.named if plan else _named_entities(gen, pq, entities)
     if named:
         # the documents tagged with the entity the query names, ranked by all its names
         tagged = _tagged(gen, named)
         qmask = tagged if relaxed else qmask | tagged
         query = wq.Or([pq.strict if relaxed else query] + [_name_query(gen, name) for name in _names(gen, named)])
         relaxed = False
-    elif _names_allowed(pq, entities) and not timed_out:
-        spans = _named_spans(gen, pq.text)
+    elif plan is not None and plan.use_spans or plan is None and _names_allowed(pq, entities) and not timed_out:
+        spans = plan.spans if plan else _named_spans(gen, pq.text)
         if spans:
             # a longer query holding a name: that part also matches the documents tagged
             # with it, every other word as written (all parts AND-ed)
-            mask, kept = _spans_mask(gen, pq.text, spans, deadline, cache)
-            if kept and mask is not None and mask.any():
-                names = [_name_query(gen, name) for name in _names(gen, kept)]
-                return mask, wq.Or([pq.strict] + names), False, False, kept
+            parts = _span_parts(gen, pq.text, spans, deadline, cache)
+            if parts is not None:
+                keep = plan.keep if plan else keep_parts(part_counts(parts))
+                mask, kept = _spans_mask(parts, keep)
+                if kept and mask is not None and (plan is not None or mask.any()):
+                    names = [_name_query(gen, name) for name in _names(gen, kept)]
+                    return mask, wq.Or([pq.strict] + names), False, False, kept
     return qmask, query, relaxed, timed_out, named
 
 
@@ -289,27 +310,50 @@ def _named_spans(gen: Generation, text: str) -> list[tuple[int, int, list[tuple[
 TAGGED_SHARE = 0.5  # a one-word name counts when at least this share of its word's documents are tagged
 
 
-def _spans_mask(gen: Generation, text: str, spans, deadline: float, cache: dict):
-    """(the documents matching every part of the query — each name span as its words or
-    its tags, each other word as written — or None when the deadline cut it; the
-    entities that counted). A one-word name counts only when the extraction tagged at
-    least ``TAGGED_SHARE`` as many documents as hold the word: مالي (financial) is mostly
-    not Mali, داعش always is."""
+def _span_parts(gen: Generation, text: str, spans, deadline: float, cache: dict):
+    """The parts of a query holding names (``_named_spans``): (text, mask of the documents
+    holding it as written, mask of the documents tagged with its entities or None for a
+    part that is no name, the entities); None when the deadline cut it."""
     words = text.split()
     parts, covered = [], set()
     for start, end, found in spans:
         parts.append((" ".join(words[start:end]), _tagged(gen, found), found, end - start == 1))
         covered.update(range(start, end))
     parts += [(w, None, [], False) for i, w in enumerate(words) if i not in covered]
-    mask, kept = None, []
+    out = []
     for part, tagged, found, single in parts:
         pq = _parse_query(gen, part)
         if pq.empty:  # a stop word alone
             continue
         m, cut = _docs_mask(gen, pq.strict, deadline, cache)
         if cut:
-            return None, []
-        if tagged is not None and not (single and tagged.sum() < TAGGED_SHARE * m.sum()):
+            return None
+        out.append((single, m, tagged, found))
+    return out
+
+
+def part_counts(parts) -> list[tuple[bool, int, int] | None]:
+    """(one word?, documents tagged, documents holding the words) of each name part of
+    ``_span_parts``, None for a part that is no name: what ``keep_parts`` decides by
+    (a sharded generation adds them up over its shards)."""
+    return [None if t is None else (single, int(np.count_nonzero(t)), int(np.count_nonzero(m)))
+            for single, m, t, _found in parts]
+
+
+def keep_parts(counts: list[tuple[bool, int, int] | None]) -> list[bool]:
+    """Which name parts count their tagged documents (``part_counts``): a name of one
+    word only when the extraction tagged at least ``TAGGED_SHARE`` as many documents as
+    hold the word — مالي (financial) is mostly not Mali, داعش always is."""
+    return [c is not None and not (c[0] and c[1] < TAGGED_SHARE * c[2]) for c in counts]
+
+
+def _spans_mask(parts, keep: list[bool]):
+    """(the documents matching every part — a name part as its words or, when ``keep``
+    says so, its tags; every other word as written — or None; the entities that counted)."""
+    mask, kept = None, []
+    for (single, m, tagged, found), use in zip(parts, keep):
+        m = m.copy()
+        if tagged is not None and use:
             m |= tagged
             kept += found
         mask = m if mask is None else mask & m
@@ -453,6 +497,10 @@ def run_search(gen: Generation, req: SearchRequest, t0: float | None = None) -> 
     of the request shares the one deadline ``t0 + TIME_BUDGET_S``. Links are parameters
     (query strings: ``toggle``, ``range``, ``filter``); the web layer makes them URLs."""
     t0 = clock() if t0 is None else t0
+    if getattr(gen, "sharded", False):
+        from search import sharded  # noqa: PLC0415 - it builds on this module
+
+        return sharded.run_search(gen, req, t0)
     deadline = t0 + TIME_BUDGET_S
     cut: list[str] = []  # the phases the deadline cut short, in order
 
@@ -503,19 +551,35 @@ def run_search(gen: Generation, req: SearchRequest, t0: float | None = None) -> 
             mask &= dmask
         table = gen.facets[facet.name]
         counts = table.count(None if (pq is None and not req.narrowed) else mask)
-        selected = req.filters.get(facet.name, [])
-        values = []
-        for value, count in table.top(counts, req.facet_size, selected):
-            is_selected = value in selected
-            toggled = [v for v in selected if v != value] if is_selected else selected + [value]
-            label = gen.label(facet.name, value)
-            values.append({
-                "value": value, "label": label["ar"], "label_en": label["en"], "count": count,
-                "selected": is_selected,
-                "toggle": req.query_string(filters={**req.filters, facet.name: toggled}, page=1),
-            })
-        facets[facet.name] = values
+        facets[facet.name] = facet_values(gen, req, facet.name,
+                                          table.top(counts, req.facet_size, req.filters.get(facet.name, [])))
 
+    histogram = dict(_EMPTY_HISTOGRAM) if late("histogram") else _histogram(gen, req, any_date)
+    return result_document(gen, req, pq, named, total, sort, relaxed, hits, facets, histogram, t0, cut, deadline)
+
+
+def facet_values(gen, req: SearchRequest, facet: str, top: list[tuple[str, int]]) -> list[dict]:
+    """A facet's (value, count) pairs as the answer shows them: labels, ``selected``,
+    the parameters that toggle each."""
+    selected = req.filters.get(facet, [])
+    values = []
+    for value, count in top:
+        is_selected = value in selected
+        toggled = [v for v in selected if v != value] if is_selected else selected + [value]
+        label = gen.label(facet, value)
+        values.append({
+            "value": value, "label": label["ar"], "label_en": label["en"], "count": count,
+            "selected": is_selected,
+            "toggle": req.query_string(filters={**req.filters, facet: toggled}, page=1),
+        })
+    return values
+
+
+def result_document(gen, req: SearchRequest, pq: ParsedQuery | None, named: list, total: int, sort: str,
+                    relaxed: bool, hits: list, facets: dict, histogram: dict, t0: float, cut: list[str],
+                    deadline: float) -> dict:
+    """The search answer (``run_search``'s, a sharded generation's too) from its parts."""
+    last = last_page(total, req.per_page)
     return {
         "query": req.q,
         "filters": req.filters,
@@ -536,7 +600,7 @@ def run_search(gen: Generation, req: SearchRequest, t0: float | None = None) -> 
         "question": bool(pq and pq.question),
         "hits": hits,
         "facets": facets,
-        "histogram": dict(_EMPTY_HISTOGRAM) if late("histogram") else _histogram(gen, req, any_date),
+        "histogram": histogram,
         "took_ms": round((clock() - t0) * 1000, 2),
         # the phases cut short, named; past the budget after the last one, "finishing"
         "timed_out": cut + (["finishing"] if clock() > deadline and not cut else []),
@@ -583,7 +647,12 @@ def _histogram(gen: Generation, req: SearchRequest, mask: np.ndarray) -> dict:
         table = gen.facets[req.histogram_by]
         top = table.top(table.count(mask), HISTOGRAM_SERIES, [])
         split = [(value, table.mask_any([value], gen.doc_count)) for value, _count in top]
-    h = date_histogram(gen.date_keys(), mask, req.interval, split)
+    return histogram_document(gen, req, date_histogram(gen.date_keys(), mask, req.interval, split))
+
+
+def histogram_document(gen, req: SearchRequest, h) -> dict:
+    """A ``search.facets.Histogram`` as the answer shows it: buckets with their range
+    parameters, the split's series with labels."""
     low, high = req.date_from, req.date_to
     # the bucket's range after the request's other parameters (one query string for all)
     rest = req.query_string(date_from=None, date_to=None, page=1)
@@ -608,58 +677,74 @@ def _histogram(gen: Generation, req: SearchRequest, mask: np.ndarray) -> dict:
 
 def _by_date(gen: Generation, mask: np.ndarray, start: int, count: int | None, sort: str) -> list[int]:
     """Doc numbers of ``mask`` newest first (``date``) or oldest first (``date_asc``),
-    from ``start``; unknown dates (-1) last either way; doc number breaks ties stably."""
+    from ``start``; unknown dates (-1) last either way; ``Generation.order`` breaks ties."""
     docs = np.flatnonzero(mask)
     dates = gen.dates[docs]
     key = -dates if sort == "date" else np.where(dates < 0, np.iinfo(np.int64).max, dates)
-    order = np.lexsort((docs, key))
+    order = np.lexsort((docs if gen.order is None else gen.order[docs], key))
     return docs[order[start:None if count is None else start + count]].tolist()
 
 
-def _match(gen: Generation, pq: ParsedQuery, deadline: float, cache: dict):
+def _match(gen: Generation, pq: ParsedQuery, deadline: float, cache: dict, plan: MatchPlan | None = None):
     """(mask of matching docs, the query that matched, relaxed?, timed out?).
 
     All words are required; when no document has them all, any word will do (and the
-    answer says ``relaxed``). A question in natural language is ranked by any word."""
+    answer says ``relaxed``). A question in natural language is ranked by any word.
+    Whether any document has them is the ``plan``'s to say, when there is one."""
     if pq.empty:
         return np.zeros(gen.doc_count, dtype=bool), pq.strict, False, False
     if pq.question:
         qmask, timed_out = _docs_mask(gen, pq.loose, deadline, cache)
         return qmask, pq.loose, False, timed_out
     qmask, timed_out = _docs_mask(gen, pq.strict, deadline, cache)
-    if not qmask.any() and not timed_out and pq.loose != pq.strict:
+    strict_any = plan.strict_any if plan else qmask.any()
+    if not strict_any and not timed_out and pq.loose != pq.strict:
         qmask, timed_out = _docs_mask(gen, pq.loose, deadline, cache)
-        return qmask, pq.loose, bool(qmask.any()), timed_out
+        return qmask, pq.loose, bool(plan.loose_any if plan else qmask.any()), timed_out
     return qmask, pq.strict, False, timed_out
 
 
 def _rank(gen: Generation, pq: ParsedQuery, q, mask: np.ndarray, limit: int,
-          cache: dict, coord: bool = True) -> list[tuple[int, float]]:
+          cache: dict, coord: bool = True, stats=None, related=None) -> list[tuple[int, float]]:
     """The ``limit`` best (docnum, score) of ``q`` among the documents in ``mask``.
 
     BM25F computed in numpy over the posting blocks, times a coordination factor: of
     two documents, the one with more of the query's words (in any field, any form)
     ranks higher. The query words' roots (``RANK_ONLY_FIELDS``) and the related forms of
     their stems (``search.related``) score too, but only among documents ``mask``
-    already holds.
+    already holds. ``stats`` (``search.postings.CorpusStats``) and ``related`` are a
+    sharded generation's, for a shard: by default this generation's own.
     """
-    if pq.roots:
-        q = wq.Or([q] + [wq.Term(name, r, boost=weight) for name, weight in RANK_ONLY_FIELDS.items()
-                         for r in pq.roots])
-    table = gen.related_forms()
-    related = {(STEM_GROUP, s): tuple((form, related_weight(d)) for form, d in table.of(s)) for s in pq.stems}
-    scores = bm25f_scores(gen.store, q, gen.lengths, BM25_K1, BM25_B, SCORE_GROUPS, cache, related)
+    q = rank_query(pq, q)
+    if related is None:
+        related = related_of(gen.related_forms(), pq)
+    scores = bm25f_scores(gen.store, q, gen.lengths, BM25_K1, BM25_B, SCORE_GROUPS, cache, related, stats)
     if coord and COORD and len(pq.words) > 1:
         matched = np.zeros(gen.doc_count, dtype=np.float32)
         for w in pq.words:
             matched += match_mask(gen.store, w, gen.doc_count, cache=cache)
         scores *= (matched / len(pq.words)) ** COORD
-    return top_k(scores, mask, limit)
+    return top_k(scores, mask, limit, gen.order)
+
+
+def rank_query(pq: ParsedQuery, q):
+    """What ranks the documents ``q`` matched: ``q`` and the query words' roots."""
+    if not pq.roots:
+        return q
+    return wq.Or([q] + [wq.Term(name, r, boost=weight) for name, weight in RANK_ONLY_FIELDS.items()
+                        for r in pq.roots])
+
+
+def related_of(table, pq: ParsedQuery) -> dict:
+    """(group, stem) -> (form, weight) of the query's stems (``search.related``)."""
+    return {(STEM_GROUP, s): tuple((form, related_weight(d)) for form, d in table.of(s)) for s in pq.stems}
 
 
 def ranked_ids(gen: Generation, text: str, limit: int = 100) -> list[str]:
     """Ids of the best ``limit`` documents for ``text``, exactly as the API ranks them
     (``make eval`` measures this)."""
+    if getattr(gen, "sharded", False):
+        return [hit["id"] for hit in run_search(gen, SearchRequest(q=text, per_page=limit, facet_size=0))["hits"]]
     pq = _parse_query(gen, text)
     cache: dict = {}
     mask, query, _relaxed, _cut, named = _query_matches(gen, pq, True, time.perf_counter() + TIME_BUDGET_S, cache)
@@ -670,6 +755,8 @@ def get_document(gen: Generation, doc_id: str, q: str = "", link=None) -> dict |
     """The full article with its entities, or None. ``body_html`` is the body escaped,
     each place and actor mention a link (``link(facet, value)``, the web layer's) to the
     articles filtered by it, the words of ``q`` in <mark>."""
+    if getattr(gen, "sharded", False):
+        return gen.document(doc_id, q, link)
     docnum = gen.store.docnum(doc_id)
     if docnum is None:
         return None
@@ -696,7 +783,9 @@ def matching_docs(gen: Generation, req: SearchRequest, limit: int | None = None)
     """(doc number, score or None) of every document the search ``req`` finds — its text
     query, filters, date range and sort — in the order its pages show them, at most
     ``limit`` (``mirsad search --ids``, the CSV and JSONL exports); an empty query finds
-    every document."""
+    every document. Of a sharded generation, the doc numbers are (shard, doc number)."""
+    if getattr(gen, "sharded", False):
+        return gen.matching_docs(req, limit)
     pq = _parse_query(gen, req.q) if req.q else None
     cache: dict = {}
     qmask, query, _relaxed, _cut, named = _query_matches(gen, pq, req.entities,
@@ -711,7 +800,7 @@ def matching_docs(gen: Generation, req: SearchRequest, limit: int | None = None)
 
 def matching_ids(gen: Generation, req: SearchRequest) -> list[str]:
     """The ids of ``matching_docs``."""
-    return [gen.store.stored(int(d))["id"] for d, _score in matching_docs(gen, req)]
+    return [export_row(gen, d, score)["id"] for d, score in matching_docs(gen, req)]
 
 
 EXPORT_FIELDS = ("id", "date", "outlet", "title", "url", *(f.key for f in FACETS if f.key and f.on_hits), "score")
@@ -720,6 +809,8 @@ EXPORT_FIELDS = ("id", "date", "outlet", "title", "url", *(f.key for f in FACETS
 def export_row(gen: Generation, docnum: int, score: float | None) -> dict:
     """One document as an export row (``EXPORT_FIELDS``): places and actors as lists of
     their canonical names."""
+    if getattr(gen, "sharded", False):
+        return gen.export_row(docnum, score)
     stored = gen.store.stored(docnum)
     return {
         "id": stored.get("id"),
@@ -757,7 +848,7 @@ def suggest(gen: Generation, q: str, deadline: float | None = None) -> tuple[str
             words.append(word)
             continue
         forms = analyze(word, stemmed=False)
-        if len(forms) != 1 or gen.store.doc_frequency("body_exact", forms[0]) > 0:
+        if len(forms) != 1 or gen.doc_frequency("body_exact", forms[0]) > 0:
             words.append(word)
             continue
         option = speller.closest(forms[0])

@@ -7,6 +7,7 @@ Counting the facet values of any set of documents is then one ``bincount`` over 
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -97,16 +98,25 @@ class FacetTable:
         (the user's selections stay visible even at count 0)."""
         nonzero = np.flatnonzero(counts)
         if len(nonzero) > size:
-            part = np.argpartition(-counts[nonzero], size - 1)[:size]
-            nonzero = nonzero[part]
-        order = sorted(nonzero.tolist(), key=lambda v: (-int(counts[v]), self.values[v]))
-        out = [(self.values[v], int(counts[v])) for v in order]
-        shown = {v for v, _ in out}
-        for value in always:
-            if value not in shown:
-                v = self.ordinal.get(value)
-                out.append((value, int(counts[v]) if v is not None else 0))
-        return out
+            # the size-th count, and every value above it or equal (values are in sorted
+            # order, so ordinals break ties as the values' order does, as ``top_counts``)
+            kth = -np.partition(-counts[nonzero], size - 1)[size - 1] if size else np.inf
+            nonzero = nonzero[counts[nonzero] >= kth]
+        best = nonzero[np.lexsort((nonzero, -counts[nonzero]))[:size]]
+        out = [(self.values[v], int(counts[v])) for v in best.tolist()]
+        return _with_selected(out, always, lambda value: int(counts[self.ordinal[value]]) if value in self.ordinal else 0)
+
+
+def top_counts(counts: dict[str, int], size: int, always: list[str]) -> list[tuple[str, int]]:
+    """``FacetTable.top`` of counts by value (a sharded generation's, added up): the same
+    values in the same order."""
+    best = heapq.nsmallest(size, ((-n, v) for v, n in counts.items() if n)) if size else []
+    return _with_selected([(v, -n) for n, v in best], always, lambda value: counts.get(value, 0))
+
+
+def _with_selected(out: list[tuple[str, int]], always: list[str], count_of) -> list[tuple[str, int]]:
+    shown = {v for v, _ in out}
+    return out + [(value, count_of(value)) for value in always if value not in shown]
 
 
 # The date histogram: a facet over time. Dates are int64 UTC seconds per document (-1:
@@ -176,37 +186,82 @@ class DateKeys:
         return out
 
 
+@dataclass
+class DayCounts:
+    """How many documents of a set fall on each day (days since 1970, UTC), their first
+    and last timestamps and how many have no date: what a histogram of the set needs,
+    and what shards send to be added up (``merged``)."""
+
+    days: np.ndarray  # int64 day numbers (a day may repeat: counts add up)
+    counts: np.ndarray  # int64, parallel to days
+    first: int  # the earliest timestamp, seconds (0 when none)
+    last: int
+    undated: int
+
+    @classmethod
+    def of(cls, dates: DateKeys, mask: np.ndarray) -> "DayCounts":
+        dated_mask = mask & dates.dated
+        undated = int(np.count_nonzero(mask)) - int(np.count_nonzero(dated_mask))
+        day_keys = dates.keys("day")[dated_mask]
+        if not len(day_keys):
+            return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), 0, 0, undated)
+        low = int(day_keys.min())
+        counts = np.bincount(day_keys - low)
+        days = np.flatnonzero(counts)
+        ts = dates.dates[dated_mask]
+        return cls(days + low, counts[days].astype(np.int64), int(ts.min()), int(ts.max()), undated)
+
+    @classmethod
+    def merged(cls, parts: list["DayCounts"]) -> "DayCounts":
+        dated = [p for p in parts if len(p.days)]
+        if not dated:
+            return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), 0, 0, sum(p.undated for p in parts))
+        return cls(np.concatenate([p.days for p in dated]), np.concatenate([p.counts for p in dated]),
+                   min(p.first for p in dated), max(p.last for p in dated), sum(p.undated for p in parts))
+
+
 def date_histogram(dates: DateKeys, mask: np.ndarray, interval: str | None = None,
                    split: list[tuple[str, np.ndarray]] | None = None) -> Histogram:
     """The histogram of the documents in ``mask``; ``split``: (value, mask of its
     documents) pairs, each counted apart, plus a series of the documents in none."""
-    dated_mask = mask & dates.dated
-    count = int(dated_mask.sum())
-    undated = int(mask.sum()) - count
-    if not count:
-        return Histogram(interval or "month", None, [], [], [], undated, [])
-    ts = dates.dates[dated_mask]
-    chosen = interval or choose_interval(int(ts.min()), int(ts.max()))
+    series = None
+    if split is not None:
+        rest = mask.copy()
+        series = []
+        for value, vmask in split:
+            series.append((value, DayCounts.of(dates, mask & vmask)))
+            rest &= ~vmask
+        series.append((None, DayCounts.of(dates, rest)))
+    return histogram_of_days(DayCounts.of(dates, mask), interval, series)
+
+
+def histogram_of_days(days: DayCounts, interval: str | None = None,
+                      split: list[tuple[str | None, DayCounts]] | None = None) -> Histogram:
+    """The histogram of ``days`` in ``interval`` buckets (chosen from the span when None,
+    coarsened above ``MAX_BUCKETS``); ``split``: (value or None for the rest, its days)."""
+    if not len(days.days):
+        return Histogram(interval or "month", None, [], [], [], days.undated, [])
+    chosen = interval or choose_interval(days.first, days.last)
     order = [name for name, _ in _SPAN_DAYS]
-    keys = dates.keys(chosen)[dated_mask]
+    keys = bucket_keys(days.days * DAY_S, chosen)
     while int(keys.max() - keys.min()) >= MAX_BUCKETS and chosen != "year":
         chosen = order[order.index(chosen) + 1]
-        keys = dates.keys(chosen)[dated_mask]
+        keys = bucket_keys(days.days * DAY_S, chosen)
     low, size = int(keys.min()), int(keys.max() - keys.min()) + 1
     starts = [bucket_start(low + i, chosen) for i in range(size + 1)]
-    series = []
-    if split is not None:
-        all_keys, rest = dates.keys(chosen), dated_mask.copy()
-        for value, vmask in split:
-            series.append((value, np.bincount(all_keys[dated_mask & vmask] - low, minlength=size).tolist()))
-            rest &= ~vmask
-        series.append((None, np.bincount(all_keys[rest] - low, minlength=size).tolist()))
+
+    def counted(part: DayCounts) -> list[int]:
+        if not len(part.days):
+            return [0] * size
+        return np.bincount(bucket_keys(part.days * DAY_S, chosen) - low, weights=part.counts,
+                           minlength=size).astype(np.int64).tolist()
+
     return Histogram(
         interval=chosen,
         requested=interval if interval and interval != chosen else None,
         starts=starts[:-1],
         ends=[s - timedelta(days=1) for s in starts[1:]],
-        counts=np.bincount(keys - low, minlength=size).tolist(),
-        undated=undated,
-        series=series,
+        counts=counted(days),
+        undated=days.undated,
+        series=[(value, counted(part)) for value, part in split or ()],
     )

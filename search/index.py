@@ -41,6 +41,9 @@ class Generation:
     dates: np.ndarray  # int64 seconds per doc number; -1 = unknown (sort by date)
     lengths: dict[str, np.ndarray] = field(default_factory=dict)  # field -> length per doc (BM25)
     build: dict = field(default_factory=dict)
+    # per doc number, where equal scores and equal dates place it (``id_order``), or None
+    # (an index without the keys column): doc numbers
+    order: np.ndarray | None = None
     _related: RelatedForms | None = field(default=None, repr=False)
     _speller: Speller | None = field(default=None, repr=False)
     _entity_names: EntityNames | None = field(default=None, repr=False)
@@ -76,6 +79,10 @@ class Generation:
     @property
     def schema(self):
         return self.store.schema
+
+    def doc_frequency(self, field_name: str, text: str) -> int:
+        """Live documents holding the term."""
+        return self.store.doc_frequency(field_name, text)
 
     def related_forms(self) -> RelatedForms:
         """The 4-gram table of the stems (``search.related``): the one saved with the
@@ -171,6 +178,10 @@ def open_generation(path: Path, tables: bool = True) -> Generation:
     lengths and labels: memory-mapped from the tables it was published with, or (an
     older build, or ``tables=False``) computed from its postings — 9 s on the bench
     index, which is what a server's first query after a swap would wait for."""
+    if (path / "shards.json").is_file():
+        from search import sharded  # noqa: PLC0415 - it builds on this module
+
+        return sharded.open_sharded(path)
     files = {p.name: p.stat().st_size for p in path.iterdir() if p.suffix in _SEGMENT_SUFFIXES}
     try:
         storage = WhooshStorage(path)
@@ -182,6 +193,7 @@ def open_generation(path: Path, tables: bool = True) -> Generation:
         loaded = ({name: FacetTable.from_docs(storage.facet_docs(name)) for name in FACET_NAMES},
                   storage.dates(), {name: storage.field_lengths(name) for name in _LENGTH_FIELDS})
     facets, dates, lengths = loaded
+    order = _load_order(path, storage.doc_count) if tables else None
     return Generation(
         path=path,
         store=storage,
@@ -190,6 +202,7 @@ def open_generation(path: Path, tables: bool = True) -> Generation:
         dates=dates,
         lengths=lengths,
         build=store.read_json(path, store.BUILD_FILE),
+        order=order if order is not None else id_order(storage.keys()),
         files=files,
     )
 
@@ -204,13 +217,33 @@ def save_tables(path: Path, labels: dict) -> None:
     try:
         for name, table in gen.facets.items():
             table.save(path, name)
-        for name, array in (("dates", gen.dates), *((f"length-{f}", a) for f, a in gen.lengths.items())):
+        arrays = [("dates", gen.dates), *((f"length-{f}", a) for f, a in gen.lengths.items())]
+        if gen.order is not None:
+            arrays.append(("order", gen.order))
+        for name, array in arrays:
             np.save(store.fresh_file(path / f"table-{name}.npy"), array)
         gen.related_forms().save(path)
         gen.entity_names().save(path)
         gen.compute_speller().save(path)
     finally:
         gen.close()
+
+
+def id_order(keys: list[bytes] | None) -> np.ndarray | None:
+    """Each document's tie-break rank: the first 8 bytes of its id's hash (the ``keys``
+    column), as int64. It depends on the id alone, so a document ranks among equals
+    the same in every shard layout and every rebuild; None without keys."""
+    if keys is None:
+        return None
+    return np.frombuffer(b"".join(k[:8] for k in keys), dtype=">i8").astype(np.int64)
+
+
+def _load_order(path: Path, doc_count: int) -> np.ndarray | None:
+    try:
+        order = np.load(path / "table-order.npy", mmap_mode="r")
+    except (OSError, ValueError):
+        return None
+    return order if len(order) == doc_count else None
 
 
 def _load_tables(path: Path, doc_count: int):

@@ -27,6 +27,7 @@ from search import store
 from search.arabic import ANALYSIS_VERSION
 from search.codec import GroupedPostings
 from search.index import TABLE_PREFIXES, save_tables
+from search.sharded import is_sharded, save_manifest, shard_name, shard_of
 from search.schema import FACET_NAMES, FACET_SEP, IndexCodec, build_schema
 
 MAX_REPORTED = 50
@@ -197,11 +198,11 @@ def build_index(sources: list[Path], index_dir: Path, procs: int | None = None, 
         report.cleaned = [str(p) for p in store.clean_stale_builds(index_dir)]
         dedupe = Deduper(report)
         base = None
-        if add:
-            base = _base_generation(index_dir, dedupe)
-        if add and shards > 1 or base is not None and base.build.get("shards"):
+        if add and (shards > 1 or is_sharded(store.current_generation(index_dir))):
             raise BuildFailed("`--add` into a sharded index is not supported yet: rebuild it with "
                               "`mirsad index SOURCE... --shards N`")
+        if add:
+            base = _base_generation(index_dir, dedupe)
         extractor = extractor or Extractor()
         build_dir = store.new_build_dir(index_dir)
         try:
@@ -672,8 +673,6 @@ def _write_shards(build_dir: Path, paths: list[Path], shards: int, dedupe: Dedup
     """A sharded generation in ``build_dir``: one pass deduplicates every source (and
     reports their problems), then each shard ``s0`` .. is written from the sources
     again, its articles only; returns the labels of all of them."""
-    from search.sharded import save_manifest, shard_name, shard_of
-
     admitted: list[set[int]] = [set() for _ in range(shards)]
     for position, item in enumerate(read_sources(paths)):
         if isinstance(item, Problem):

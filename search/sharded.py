@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+import logging
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -47,6 +48,7 @@ from search.schema import FACETS, SCORE_GROUPS, build_schema
 from search.spelling import MIN_DOCS, SMALL_INDEX, Speller
 
 MANIFEST = "shards.json"
+log = logging.getLogger("mirsad.shards")
 
 
 def shard_name(k: int) -> str:
@@ -230,10 +232,14 @@ class LocalShards:
         (``args[k]`` None) or past the ``deadline``."""
         out = []
         for shard, a in zip(self.shards, args):
-            if a is None:
+            if a is None or time.perf_counter() > deadline:
                 out.append(None)
                 continue
-            out.append(getattr(shard, method)(*a))
+            try:
+                out.append(getattr(shard, method)(*a))
+            except (OSError, store.IndexUnavailable) as exc:  # its files went: the others answer, the answer is partial
+                log.warning("shard %s did not answer %s: %s", shard.name, method, exc)
+                out.append(None)
         return out
 
     def damage(self) -> str | None:

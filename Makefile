@@ -34,6 +34,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# Ray (mirsad serve --ray, the cluster tests): make test installs it; make run never imports it
+$(VENV)/.installed-cluster: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,cluster]'
+	touch $@
+
 index: install
 	$(BIN)/mirsad index $(CORPUS) --index $(INDEX) $(if $(PROCS),--procs $(PROCS))
 
@@ -47,7 +52,7 @@ chromium:
 	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@[ -x $(CHROMIUM) ] && echo "chromium: $$($(CHROMIUM) --version 2>/dev/null)"
 
-test: install chromium
+test: install $(VENV)/.installed-cluster chromium
 	MIRSAD_SHARED=$(SHARED) CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q
 
 eval: install

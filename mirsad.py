@@ -184,12 +184,17 @@ def _serve(args) -> int:
     if not gen.analysis_current:
         print(f"mirsad serve: warning: {STALE_ANALYSIS}", file=sys.stderr)
     os.environ["MIRSAD_INDEX"] = str(Path(args.index).resolve())
+    workers = args.workers
+    if args.ray:
+        # one serving process owns the shard actors (threads answer concurrently)
+        os.environ.update(MIRSAD_RAY=args.ray, MIRSAD_REPLICAS=str(args.replicas))
+        workers = 1
     # --preload: the app (and its index check) loads once in the master, so a broken
     # index stops the server with one clear message instead of failing every worker.
     # web.worker: threads so slow clients hold a thread, not a worker; gunicorn's own
     # errors as JSON. A request line up to 8190 bytes (gunicorn's most) holds the
     # 1,000-character query limit even percent-encoded (6 bytes an Arabic letter).
-    cmd = [sys.executable, "-m", "gunicorn", "--preload", "--workers", str(args.workers),
+    cmd = [sys.executable, "-m", "gunicorn", "--preload", "--workers", str(workers),
            "--worker-class", "web.worker.JsonErrorThreadWorker", "--threads", str(args.threads),
            "--limit-request-line", "8190", "--keep-alive", "5",
            "--bind", f"{args.host}:{args.port}", "--access-logfile", "-", "--timeout", "60",
@@ -281,6 +286,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=3, help="worker processes (default: %(default)s)")
     p.add_argument("--threads", type=int, default=32,
                    help="threads per worker: connections read at once, slow clients included (default: %(default)s)")
+    p.add_argument("--ray", metavar="ADDRESS", default=None,
+                   help="answer a sharded index from Ray actors on the cluster at ADDRESS (host:port of its head; "
+                        "needs pip install -e '.[cluster]'; one worker process; default: embedded, no Ray)")
+    p.add_argument("--replicas", type=int, default=2,
+                   help="with --ray: actors holding each shard, on distinct nodes (default: %(default)s)")
     p.set_defaults(func=_serve)
 
     args = parser.parse_args(argv)

@@ -279,9 +279,10 @@ class IndexHandle:
     in when ready: no request waits for a generation to open.
     """
 
-    def __init__(self, index_dir: Path | str, warm: bool = False):
+    def __init__(self, index_dir: Path | str, warm: bool = False, opener=None):
         self.index_dir = Path(index_dir)
         self.warm = warm
+        self.open = opener or open_generation  # a generation's path -> the generation (``search.cluster``'s in Ray mode)
         self._warming: str | None = None  # the target a thread is opening
         self._gen: Generation | None = None
         self._target: str | None = None
@@ -316,7 +317,7 @@ class IndexHandle:
             if target is None or (target != self._failed and target not in self._damaged):
                 try:
                     path = store.current_generation(self.index_dir)  # raises a clear IndexUnavailable
-                    gen = open_generation(path)
+                    gen = self.open(path)
                 except store.IndexUnavailable as exc:
                     # a published generation that cannot be opened: the last good one
                     # serves on, and /api/health says why
@@ -343,7 +344,7 @@ class IndexHandle:
     def _open_warm(self, target: str) -> None:
         """Open and warm the generation ``target`` names, then make it the current one."""
         try:
-            gen = open_generation(self.index_dir / target)
+            gen = self.open(self.index_dir / target)
             gen.warm()
         except Exception as exc:  # noqa: BLE001 - any failure: the current generation serves on, health says why
             with self._lock:
@@ -359,7 +360,7 @@ class IndexHandle:
             if path.name in exclude or not path.is_dir():
                 continue
             try:
-                gen = open_generation(path)
+                gen = self.open(path)
             except store.IndexUnavailable:
                 continue
             if gen.damage() is None:

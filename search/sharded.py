@@ -349,6 +349,7 @@ def open_sharded(path: Path) -> ShardedGeneration:
 
 
 _RID = iter(range(1, 1 << 62))
+ROUND_SHARE = {"match": 0.35, "query": 0.6}  # of the budget left when the round starts; fetch: all of it
 
 
 def run_search(sg: ShardedGeneration, req: engine.SearchRequest, t0: float) -> dict:
@@ -374,7 +375,10 @@ def _search(sg: ShardedGeneration, req: engine.SearchRequest, t0: float, limit: 
     missing: set[int] = set()
 
     def ask(method: str, args) -> list:
-        out = sg.shards.call(method, [None if k in missing else a for k, a in enumerate(args)], deadline)
+        # a round may spend its share of what is left: a shard that does not answer
+        # leaves the later rounds time to answer from the others
+        until = engine.clock() + left() * ROUND_SHARE.get(method, 1.0)
+        out = sg.shards.call(method, [None if k in missing else a for k, a in enumerate(args)], until)
         missing.update(k for k, r in enumerate(out) if r is None)
         return out
 

@@ -114,3 +114,29 @@ def corpus_gen(corpus_index):
     from search.index import IndexHandle
 
     return IndexHandle(corpus_index).get()
+
+
+SHARDS = 3  # the sharded twin of corpus_index
+
+
+@pytest.fixture(scope="session")
+def sharded_index(tmp_path_factory, corpus_sample) -> Path:
+    """``corpus_index``'s articles as a generation of ``SHARDS`` shards."""
+    from indexer.build import build_index
+
+    index_dir = tmp_path_factory.mktemp("sharded-index")
+    build_index([corpus_sample], index_dir, progress=False, procs=2, shards=SHARDS)
+    return index_dir
+
+
+def bench_queries() -> list[str]:
+    lines = shared_path("bench", "queries.txt").read_text(encoding="utf-8").splitlines()
+    return [q.strip() for q in lines if q.strip() and not q.startswith("#")]
+
+
+def comparable(result: dict) -> dict:
+    """An answer without what may differ between two runs (timing, the shards' report)."""
+    out = {k: v for k, v in result.items() if k not in ("took_ms", "shards", "partial")}
+    out["hits"] = [(h["id"], h["score"], h["snippet"], h["places"], h["actors"]) for h in result["hits"]]
+    return out
+

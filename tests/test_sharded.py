@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -10,33 +9,12 @@ from indexer.build import build_index
 from search.engine import answer, get_document, matching_ids, parse_request, ranked_ids
 from search.index import IndexHandle
 from search.sharded import MANIFEST, shard_of
-from tests.conftest import shared_path, write_jsonl
-
-SHARDS = 3
-
-
-@pytest.fixture(scope="module")
-def sharded_index(tmp_path_factory, corpus_sample) -> Path:
-    index_dir = tmp_path_factory.mktemp("sharded-index")
-    build_index([corpus_sample], index_dir, progress=False, procs=2, shards=SHARDS)
-    return index_dir
+from tests.conftest import SHARDS, bench_queries, comparable, write_jsonl
 
 
 @pytest.fixture(scope="module")
 def pair(corpus_index, sharded_index):
     return IndexHandle(corpus_index).get(), IndexHandle(sharded_index).get()
-
-
-def bench_queries() -> list[str]:
-    lines = shared_path("bench", "queries.txt").read_text(encoding="utf-8").splitlines()
-    return [q.strip() for q in lines if q.strip() and not q.startswith("#")]
-
-
-def comparable(result: dict) -> dict:
-    """An answer without what may differ between two runs (timing, the shards' report)."""
-    out = {k: v for k, v in result.items() if k not in ("took_ms", "shards", "partial")}
-    out["hits"] = [(h["id"], h["score"], h["snippet"], h["places"], h["actors"]) for h in result["hits"]]
-    return out
 
 
 @pytest.mark.corpus

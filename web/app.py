@@ -47,7 +47,12 @@ def create_app(index_dir: str | os.PathLike | None = None, check: bool = True) -
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.config["INDEX_DIR"] = index_dir
-    app.extensions["mirsad"] = IndexHandle(index_dir, warm=True)
+    opener = None
+    if os.environ.get("MIRSAD_RAY"):  # mirsad serve --ray: the shards answer from the cluster's actors
+        from search.cluster import opener as cluster_opener
+
+        opener = cluster_opener(os.environ["MIRSAD_RAY"], int(os.environ.get("MIRSAD_REPLICAS", "2")))
+    app.extensions["mirsad"] = IndexHandle(index_dir, warm=True, opener=opener)
 
     from web.chart import INTERVAL_AR, legend, svg_chart
     from web.routes import bp

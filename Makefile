@@ -12,7 +12,7 @@ WORKERS ?= 3
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help install run serve index test chromium eval eval-entities train-tagger bench bench-growth loadtest loadtest-abuse clean
+.PHONY: help install run serve index test chromium eval eval-entities train-tagger bench bench-growth bench-scale loadtest loadtest-abuse clean
 
 help:
 	@echo "make run    - install, build the index from $(CORPUS)/ if missing, serve on http://$(HOST):$(PORT)"
@@ -23,6 +23,7 @@ help:
 	@echo "make train-tagger  - rebuild indexer/models/ (the tagger) from the shared data"
 	@echo "make bench  - indexing and search speed on the shared corpora"
 	@echo "make bench-growth [LARGE=250000] - memory of growing archives, --add against a rebuild"
+	@echo "make bench-scale [SYNTHETIC=250000] - 4 shards on a local Ray cluster beside one index"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,7 +57,7 @@ test: install $(VENV)/.installed-cluster chromium
 	MIRSAD_SHARED=$(SHARED) CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q
 
 eval: install
-	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.eval
+	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.eval $(if $(SHARDS),--shards $(SHARDS))
 
 eval-entities: install
 	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.eval_entities
@@ -74,6 +75,11 @@ bench: install
 # Memory of a 4x archive, --add against a full rebuild (~30 min); LARGE=250000 adds the big archive
 bench-growth: install
 	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.growth $(if $(LARGE),--large $(LARGE))
+
+# Sharded (4 shards on a local 2-node Ray cluster) beside one index: build, memory, equal answers, search
+# latency; SYNTHETIC=250000 for the large archive (~1.5 hours on 2 cores)
+bench-scale: install $(VENV)/.installed-cluster
+	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.scale $(if $(SYNTHETIC),--synthetic $(SYNTHETIC))
 
 loadtest: install
 	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.load

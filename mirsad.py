@@ -42,9 +42,12 @@ def _index(args) -> int:
     if args.shards < 1:
         print(f"mirsad index: --shards must be 1 or more, got {args.shards}", file=sys.stderr)
         return 2
+    if args.ray and args.shards < 2:
+        print("mirsad index: --ray builds the shards of a sharded index: give --shards N (2 or more)", file=sys.stderr)
+        return 2
     try:
         report = build_index(args.sources, Path(args.index), procs=args.procs, progress=not args.quiet,
-                             entities=not args.no_entities, add=args.add, shards=args.shards)
+                             entities=not args.no_entities, add=args.add, shards=args.shards, ray_address=args.ray)
     except (BuildFailed, IndexUnavailable) as exc:
         print(f"mirsad index: {exc}", file=sys.stderr)
         return 1
@@ -240,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--show-problems", type=int, default=20, help="how many problems to list (default: %(default)s)")
     p.add_argument("--shards", type=int, default=1, metavar="N",
                    help="split the index into N shards that search as one (default: %(default)s, unsharded)")
+    p.add_argument("--ray", metavar="ADDRESS", default=None,
+                   help="with --shards: build the shards as Ray tasks on the cluster at ADDRESS; the index directory "
+                        "must be a path every node reaches (default: here, one shard after the other)")
     p.set_defaults(func=_index)
 
     p = sub.add_parser("delete", help="remove articles from the index by id (publishes a new generation)")

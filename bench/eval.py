@@ -55,10 +55,10 @@ def metrics(ranks: list[int | None]) -> dict:
     }
 
 
-def evaluate(name: str, workdir: Path) -> dict:
+def evaluate(name: str, workdir: Path, shards: int = 1) -> dict:
     passages, queries, qrels, splits = load_set(name)
     index_dir = workdir / name
-    build_index([passages], index_dir, progress=False)
+    build_index([passages], index_dir, progress=False, shards=shards)
     gen = IndexHandle(index_dir).get()
     by_split: dict[str, list] = {"all": []}
     t0 = time.perf_counter()
@@ -80,11 +80,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=["arcd", "xquad-ar"])
     parser.add_argument("--report", default="bench/results/eval.json")
+    parser.add_argument("--shards", type=int, default=1, help="build each set's index with this many shards")
     args = parser.parse_args(argv)
     results = {}
     with tempfile.TemporaryDirectory(prefix="mirsad-eval-") as tmp:
         for name in args.sets:
-            results[name] = evaluate(name, Path(tmp))
+            results[name] = evaluate(name, Path(tmp), args.shards)
     print(f"{'set':<10} {'split':<6} {'queries':>7} {'MRR@10':>7} {'R@1':>6} {'R@10':>6} {'R@100':>6}  Lucene MRR@10")
     for name, res in results.items():
         for split, m in res.items():

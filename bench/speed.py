@@ -99,10 +99,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http(index_dir: Path, queries: list[str], clients: int, workers: int, rounds: int) -> dict:
+def http(index_dir: Path, queries: list[str], clients: int, workers: int, rounds: int, extra: tuple = ()) -> dict:
+    """Client-measured latency of ``/api/search`` through ``mirsad serve`` (``extra``: more
+    of its options, ``--ray ADDRESS``)."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, str(ROOT / "mirsad.py"), "serve", "--index", str(index_dir),
-                             "--port", str(port), "--workers", str(workers)], cwd=ROOT,
+                             "--port", str(port), "--workers", str(workers), *extra], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -177,13 +177,13 @@ def default_procs() -> int:
 
 def build_index(sources: list[Path], index_dir: Path, procs: int | None = None, progress: bool = True,
                 extractor: Extractor | None = None, entities: bool = True, add: bool = False,
-                shards: int = 1) -> BuildReport:
+                shards: int = 1, ray_address: str | None = None) -> BuildReport:
     """Index ``sources`` into a new generation of ``index_dir`` and publish it.
 
     With ``shards`` > 1 the generation is sharded (``search.sharded``): after one
-    deduplication over all the sources, each article goes to the shard its id hashes to
-    (``search.sharded.shard_of``), each shard a complete index of its own, published together or not at
-    all.
+    deduplication over all the sources, each article goes to the shard its id hashes
+    to (``search.sharded.shard_of``), each shard a complete index of its own, published
+    together or not at all; with ``ray_address``, built as Ray tasks on that cluster.
 
     With ``add=True`` the new generation is the current one plus these articles: its
     segments are shared (hard links, no copy), an id already indexed is replaced, and
@@ -208,7 +208,8 @@ def build_index(sources: list[Path], index_dir: Path, procs: int | None = None, 
         try:
             paths = [Path(s) for s in sources]
             if shards > 1:
-                labels = _write_shards(build_dir, paths, shards, dedupe, extractor, procs, progress, report, entities)
+                labels = _write_shards(build_dir, paths, shards, dedupe, extractor, procs, progress, report, entities,
+                                       ray_address)
             else:
                 labels = _write(build_dir, read_sources(paths), dedupe, extractor, procs, progress, report, entities,
                                 base, estimate_records(paths) if progress else None)
@@ -669,41 +670,57 @@ def _write(build_dir: Path, items, dedupe: Deduper, extractor: Extractor, procs:
 
 
 def _write_shards(build_dir: Path, paths: list[Path], shards: int, dedupe: Deduper, extractor: Extractor,
-                  procs: int, progress: bool, report: BuildReport, entities: bool) -> dict:
+                  procs: int, progress: bool, report: BuildReport, entities: bool, ray_address: str | None = None) -> dict:
     """A sharded generation in ``build_dir``: one pass deduplicates every source (and
     reports their problems), then each shard ``s0`` .. is written from the sources
-    again, its articles only; returns the labels of all of them."""
+    again, its articles only (``build_shard``): one after the other here, or as Ray tasks
+    across the cluster at ``ray_address`` (``build_dir`` on a path every node reaches).
+    Returns the labels of all of them."""
     admitted: list[set[int]] = [set() for _ in range(shards)]
     for position, item in enumerate(read_sources(paths)):
         if isinstance(item, Problem):
             report.note(item)
         elif dedupe.admit(item, position) is not None:
             admitted[shard_of(item.id, shards)].add(position)
-    labels: dict[str, dict[str, dict[str, str]]] = {name: {} for name in FACET_NAMES}
-    indexed = extract_seconds = 0
-    for k, positions in enumerate(admitted):
-        def records(keep=positions):
-            for position, item in enumerate(read_sources(paths)):
-                if position in keep:
-                    yield item
+    jobs = [(paths, positions, build_dir / shard_name(k), procs, entities) for k, positions in enumerate(admitted)]
+    if ray_address:
+        import ray  # noqa: PLC0415 - only a cluster build needs it
 
-        shard_dir = build_dir / shard_name(k)
-        shard_dir.mkdir()
-        shard_report = BuildReport()
-        shard_labels = _write(shard_dir, records(), Deduper(shard_report), extractor, procs, progress, shard_report,
-                              entities, None, len(positions) if progress else None)
-        for problem in shard_report.problems:
-            report.problems.append(f"{shard_name(k)}: {problem}")
-        indexed += shard_report.indexed
-        extract_seconds += shard_report.extract_seconds
+        if not ray.is_initialized():
+            ray.init(address=ray_address, log_to_driver=False)
+        task = ray.remote(num_cpus=procs, max_retries=1)(build_shard)
+        results = ray.get([task.remote(*job) for job in jobs])
+    else:
+        results = [build_shard(*job, extractor=extractor, progress=progress) for job in jobs]
+    labels: dict[str, dict[str, dict[str, str]]] = {name: {} for name in FACET_NAMES}
+    for k, (shard_labels, shard_report) in enumerate(results):
+        report.problems += [f"{shard_name(k)}: {p}" for p in shard_report.problems][:MAX_REPORTED - len(report.problems)]
+        report.indexed += shard_report.indexed
+        report.extract_seconds += shard_report.extract_seconds
+        report.warnings.update(shard_report.warnings)
         for facet, values in shard_labels.items():
             for name, label in values.items():
                 labels[facet].setdefault(name, label)
-        (shard_dir / store.LABELS_FILE).write_text(json.dumps(shard_labels, ensure_ascii=False), encoding="utf-8")
-        report.warnings.update(shard_report.warnings)
-    report.indexed, report.extract_seconds = indexed, extract_seconds
     save_manifest(build_dir, shards, labels)
     return labels
+
+
+def build_shard(paths: list[Path], positions: set[int], shard_dir: Path, procs: int, entities: bool,
+                extractor: Extractor | None = None, progress: bool = False) -> tuple[dict, BuildReport]:
+    """Write one shard: the articles at ``positions`` of the sources (what the sharded
+    build's deduplication admitted for it) into ``shard_dir``, a complete generation
+    with its tables and labels. Returns (labels, its report)."""
+    def records():
+        for position, item in enumerate(read_sources(paths)):
+            if position in positions:
+                yield item
+
+    shard_dir.mkdir()
+    report = BuildReport()
+    labels = _write(shard_dir, records(), Deduper(report), extractor or Extractor(), procs, progress, report,
+                    entities, None, len(positions) if progress else None)
+    (shard_dir / store.LABELS_FILE).write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
+    return labels, report
 
 
 def _document(rec: Record, ex, labels: dict) -> dict:

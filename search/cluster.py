@@ -30,6 +30,7 @@ from search.sharded import MANIFEST, ShardedGeneration, Shard
 
 log = logging.getLogger("mirsad.cluster")
 HEDGE_S = 0.5  # how long one replica may take before the next is asked too
+SUSPECT_S = 5.0  # a replica that failed or kept a round waiting is asked last for this long
 
 
 # threads: a health probe or a short query is not queued behind a long one
@@ -82,7 +83,8 @@ def start_replicas(gen_path: Path, replicas: int = 2) -> dict[str, list]:
 class RayShards:
     """``search.sharded.LocalShards``' interface over Ray actors: each round goes to one
     replica of every shard at once; a replica that fails is retried on the next one
-    while the budget lasts."""
+    while the budget lasts, and one that failed or kept a round waiting is asked last
+    for ``SUSPECT_S``."""
 
     def __init__(self, replicas: dict[str, list], gen_path: Path | None = None, repair_every: float | None = None):
         self.replicas = replicas
@@ -90,6 +92,7 @@ class RayShards:
         self.gen_path = gen_path
         self._turn = itertools.count()
         self._failures: dict[tuple[str, int], tuple[int, int]] = {}  # (failed, did not answer) in a row
+        self._suspect: dict[tuple[str, int], float] = {}  # (shard, replica) -> asked last until (monotonic)
         self._stop = threading.Event()
         if repair_every:
             threading.Thread(target=self._repairing, args=(repair_every,), daemon=True, name="mirsad-repair").start()
@@ -121,6 +124,8 @@ class RayShards:
                 except RayError:
                     failed += 1
             self._failures[key] = (failed, silent)
+            if failed or silent:
+                self._suspect[key] = time.monotonic() + SUSPECT_S
             if (failed >= after or silent >= hung) and self.gen_path is not None:
                 name, r = key
                 nodes = live_nodes()
@@ -138,11 +143,19 @@ class RayShards:
         tries = {k: 0 for k, a in enumerate(args) if a is not None}
         pending = {}
 
+        asked: dict = {}  # ref -> (shard name, replica)
+
         def submit(k: int) -> None:
-            handles = self.replicas[self.names[k]]
-            actor = handles[(start + tries[k]) % len(handles)]
+            name = self.names[k]
+            handles = self.replicas[name]
+            now = time.monotonic()
+            # healthy replicas first, in turn; one that failed or kept a round waiting lately last
+            order = sorted(range(len(handles)),
+                           key=lambda r: (self._suspect.get((name, r), 0) > now, (r - start) % len(handles)))
+            r = order[tries[k] % len(handles)]
             tries[k] += 1
-            pending[actor.call.remote(method, args[k])] = k
+            ref = handles[r].call.remote(method, args[k])
+            pending[ref], asked[ref] = k, (name, r)
 
         for k in tries:
             submit(k)
@@ -155,8 +168,9 @@ class RayShards:
             done, _ = ray.wait(list(pending), num_returns=1, timeout=min(left, HEDGE_S))
             if not done:
                 # a replica slow to answer (restarting, its node gone): ask the next one too
-                for k in {k for k in pending.values() if k not in answered}:
-                    if tries[k] < len(self.replicas[self.names[k]]):
+                for ref, k in list(pending.items()):
+                    if k not in answered and tries[k] < len(self.replicas[self.names[k]]):
+                        self._suspect[asked[ref]] = time.monotonic() + SUSPECT_S
                         submit(k)
                 continue
             ref = done[0]
@@ -166,7 +180,9 @@ class RayShards:
             try:
                 out[k] = ray.get(ref)
                 answered.add(k)
+                self._suspect.pop(asked[ref], None)
             except RayError:
+                self._suspect[asked[ref]] = time.monotonic() + SUSPECT_S
                 if tries[k] < len(self.replicas[self.names[k]]) and k not in pending.values():
                     submit(k)
             if len(answered) == len(tries):

@@ -349,7 +349,7 @@ def open_sharded(path: Path) -> ShardedGeneration:
 
 
 _RID = iter(range(1, 1 << 62))
-ROUND_SHARE = {"match": 0.35, "query": 0.6}  # of the budget left when the round starts; fetch: all of it
+ROUND_SHARE = {"match": 0.5, "query": 0.75}  # of the budget left when the round starts; fetch: all of it
 
 
 def run_search(sg: ShardedGeneration, req: engine.SearchRequest, t0: float) -> dict:

@@ -118,13 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         peaks: dict[int, int] = {}
         done = threading.Event()
 
-        def sample() -> None:
-            while not done.wait(1.0):
+        def sample(into: dict[int, int], until: threading.Event) -> None:
+            while not until.wait(1.0):
                 for pid, mb in node_memory().items():
-                    peaks[pid] = max(peaks.get(pid, 0), mb)
+                    into[pid] = max(into.get(pid, 0), mb)
 
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
+        threading.Thread(target=sample, args=(peaks, done), daemon=True).start()
         t0 = time.perf_counter()
         subprocess.run([sys.executable, str(ROOT / "mirsad.py"), "index", *map(str, sources), "--index",
                         str(work / "sharded"), "--shards", str(args.shards), "--ray", cluster.address, "--procs", "1",
@@ -140,9 +139,20 @@ def main(argv: list[str] | None = None) -> int:
                              "peak_node_mb": sorted(peaks.values(), reverse=True), "index_mb": round(size / 2**20, 1),
                              "shard_mb": shard_sizes}
         result["compare"] = compare(work / "single", work / "sharded", queries)
-        result["search_single"] = http(work / "single", queries, clients=4, workers=3, rounds=2)
+        by_single: dict = {}
+        by_ray: dict = {}
+        result["search_single"] = http(work / "single", queries, clients=4, workers=3, rounds=2, answers=by_single)
+        serving: dict[int, int] = {}
+        served = threading.Event()
+        threading.Thread(target=sample, args=(serving, served), daemon=True).start()
         result["search_ray"] = http(work / "sharded", queries, clients=4, workers=1, rounds=2,
-                                    extra=("--ray", cluster.address, "--replicas", str(args.replicas)))
+                                    extra=("--ray", cluster.address, "--replicas", str(args.replicas)),
+                                    answers=by_ray)
+        served.set()
+        differ = [q for q in queries if comparable(by_single[q]) != comparable(by_ray[q])]
+        result["compare_ray_http"] = {"queries": len(queries), "same_answer": len(queries) - len(differ),
+                                      "differ": differ[:20]}
+        result["search_ray"]["peak_node_mb"] = sorted(serving.values(), reverse=True)
     finally:
         if cluster is not None:
             if ray.is_initialized():

@@ -99,9 +99,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http(index_dir: Path, queries: list[str], clients: int, workers: int, rounds: int, extra: tuple = ()) -> dict:
+def http(index_dir: Path, queries: list[str], clients: int, workers: int, rounds: int, extra: tuple = (),
+         answers: dict | None = None) -> dict:
     """Client-measured latency of ``/api/search`` through ``mirsad serve`` (``extra``: more
-    of its options, ``--ray ADDRESS``)."""
+    of its options, ``--ray ADDRESS``); ``answers``, when given, receives each query's
+    JSON answer (from the warm-up round)."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, str(ROOT / "mirsad.py"), "serve", "--index", str(index_dir),
                              "--port", str(port), "--workers", str(workers), *extra], cwd=ROOT,
@@ -115,8 +117,10 @@ def http(index_dir: Path, queries: list[str], clients: int, workers: int, rounds
             except OSError:
                 time.sleep(0.2)
         urls = [base + "/api/search?" + urllib.parse.urlencode({"q": q}) for q in queries]
-        for u in urls:  # warm every worker's caches
-            urllib.request.urlopen(u, timeout=30).read()
+        for q, u in zip(queries, urls):  # warm every worker's caches
+            body = urllib.request.urlopen(u, timeout=30).read()
+            if answers is not None:
+                answers[q] = json.loads(body)
         times: list[float] = []
         errors: list[str] = []
         lock = threading.Lock()

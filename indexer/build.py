@@ -581,7 +581,7 @@ def _write(build_dir: Path, items, dedupe: Deduper, extractor: Extractor, procs:
     if base is not None:
         _link_generation(base.path, build_dir)
         for facet, values in base.labels.items():
-            labels.setdefault(facet, {}).update(values)
+            labels.setdefault(facet, {}).update(values)  # the base's labels, as they are
         base_count = base.doc_count
         ix = whoosh_index.open_dir(str(build_dir))
     else:
@@ -642,9 +642,7 @@ def _write(build_dir: Path, items, dedupe: Deduper, extractor: Extractor, procs:
         offset = base_count
         for r in results:
             report.extract_seconds += r["extract_seconds"]
-            for facet, values in r["labels"].items():
-                for name, label in values.items():
-                    labels[facet].setdefault(name, label)
+            merge_labels(labels, r["labels"])
             segments += r["segments"]
             if dedupe.replaced_seqs:
                 docnum_of_seq.update((s, offset + i) for i, s in enumerate(r["seqs"]))
@@ -698,9 +696,7 @@ def _write_shards(build_dir: Path, paths: list[Path], shards: int, dedupe: Dedup
         report.indexed += shard_report.indexed
         report.extract_seconds += shard_report.extract_seconds
         report.warnings.update(shard_report.warnings)
-        for facet, values in shard_labels.items():
-            for name, label in values.items():
-                labels[facet].setdefault(name, label)
+        merge_labels(labels, shard_labels)
     save_manifest(build_dir, shards, labels)
     return labels
 
@@ -723,21 +719,47 @@ def build_shard(paths: list[Path], positions: set[int], shard_dir: Path, procs: 
     return labels, report
 
 
+def merge_label(labels: dict[str, dict], name: str, label: dict) -> None:
+    """Add ``label`` (``{"ar", "en", "aliases"?, "type"?}``) to a facet's labels: the same
+    labels whichever article, worker or shard saw a value first — the English name that
+    is not empty (the smaller of two), every alias once in sorted order, the smaller type
+    — so one archive gives one set of labels (and of entity names) however it is split."""
+    both = [x for x in (labels.get(name), label) if x is not None]
+    ens = [x["en"] for x in both if x.get("en")]
+    out = {"ar": label["ar"], "en": min(ens) if ens else ""}
+    aliases = {a for x in both for a in x.get("aliases", ())}
+    if aliases:
+        out["aliases"] = sorted(aliases)
+    types = [x["type"] for x in both if x.get("type")]
+    if types:
+        out["type"] = min(types)
+    labels[name] = out
+
+
+def merge_labels(into: dict[str, dict[str, dict]], labels: dict[str, dict[str, dict]]) -> None:
+    """``merge_label`` every facet value's label of ``labels`` into ``into``."""
+    for facet, values in labels.items():
+        facet_labels = into.setdefault(facet, {})
+        for name, label in values.items():
+            merge_label(facet_labels, name, label)
+
+
 def _document(rec: Record, ex, labels: dict) -> dict:
     """The Whoosh fields of one record; records each facet value's labels."""
     facet_values = {"outlet": [ex.outlet] if ex.outlet else [], "place": ex.places,
                     "actor": ex.actors, "country": ex.countries}
     for facet, values in facet_values.items():
         for e in values:
-            if e.name not in labels[facet]:
-                labels[facet][e.name] = label = {"ar": e.name, "en": e.en}
-                # the gazetteer's spellings (what an entity with an English label has), so
-                # a query of any of them finds the entity; not the common-word ones (~)
-                aliases = [a for a in e.aliases if not a.startswith("~")] if e.en else []
-                if aliases:
-                    label["aliases"] = aliases
-                if facet == "actor":
-                    label["type"] = e.type
+            label = {"ar": e.name, "en": e.en}
+            # the gazetteer's spellings (what an entity with an English label has), so
+            # a query of any of them finds the entity; not the common-word ones (~)
+            aliases = [a for a in e.aliases if not a.startswith("~")] if e.en else []
+            if aliases:
+                label["aliases"] = aliases
+            if facet == "actor":
+                label["type"] = e.type
+            if labels[facet].get(e.name) != label:
+                merge_label(labels[facet], e.name, label)
     doc = {
         "id": rec.id,
         "title": rec.title,

@@ -271,10 +271,11 @@ class Extractor:
                     pending.append((i, common[0], common[1]))
                 continue
             j, node = best
+            short = j - i + 1 < len(node.entity.name.split())  # a shorter alias (نصر الله), not the name
             if node.entity.type == "person" and i > 0 and not tokens[i][3] and (
-                    (j == i and tokens[i - 1][6] in GIVEN_NAMES) or tokens[i - 1][6] in _NAME_PARTICLES):
-                # تركي المالكي is not نوري المالكي, and فيصل بن سلمان بن عبدالعزيز is not
-                # the king: leave them to the name rules
+                    ((j == i or short) and tokens[i - 1][6] in GIVEN_NAMES) or tokens[i - 1][6] in _NAME_PARTICLES):
+                # تركي المالكي is not نوري المالكي, ابراهيم نصر الله is not حسن نصر الله, and
+                # فيصل بن سلمان بن عبدالعزيز is not the king: leave them to the name rules
                 continue
             if node.facet == "place" and j == i and i > 0 and not tokens[i][3] and tokens[i - 1][6] in GIVEN_NAMES \
                     and node.entity.type not in ("country", "capital"):

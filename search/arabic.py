@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
 from nltk.stem.isri import ISRIStemmer
 from pyarabic import araby
@@ -21,7 +22,7 @@ from whoosh.analysis import Filter, RegexTokenizer, Token, Tokenizer
 # word other index terms: the builder records it, and an index built with another
 # version still answers (with the stems it holds) but says it should be rebuilt
 # (``Generation.analysis_current``; ``mirsad index --unless-current`` rebuilds it).
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 4
 
 # --- character tables -------------------------------------------------------------
 
@@ -179,6 +180,24 @@ def _post_fold(stem: str) -> str:
     return stem.translate(_HAMZA_SEATS).translate(FOLD)
 
 
+def _whole_names() -> frozenset[str]:
+    """``words/whole_names.txt``: place names kept whole (``indexer.whole_names``)."""
+    path = Path(__file__).with_name("words") / "whole_names.txt"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+WHOLE_NAMES = _whole_names()
+
+
+def bare_form(word: str) -> str:
+    """A word folded as a stem is, without its article or clitic + article (بالقاهرة ->
+    قاهره): what ``WHOLE_NAMES`` lists."""
+    w = light_normalize(word).translate(PRE_STEM)
+    m = _ARTICLE_RE.match(w)
+    return _post_fold(w[m.end():] if m and len(w) - m.end() >= 3 else w)
+
+
 def _noun_stem(bare: str) -> str:
     """Stem a word already free of its clitics (the caller removed و ف ب ك ل ال).
 
@@ -192,10 +211,11 @@ def _noun_stem(bare: str) -> str:
     ت of ات and of the dual تين/تان; the rest of the ending goes too, so تشريعات and
     تشريعية share a stem, and المعاهدتين and معاهدة, unless three letters would be left
     (والحلبات is not حلب). A stem of three letters is kept only when it starts the word
-    (بحلبة -> حلب is not).
+    (بحلبة -> حلب is not). A place name whose stem would be an ordinary word's
+    (``WHOLE_NAMES``: الكاميرون is not كاميرات) stays whole.
     """
     whole = _post_fold(bare)
-    if len(bare) < 5:
+    if len(bare) < 5 or whole in WHOLE_NAMES:
         return whole
     stem = _post_fold(_snowball_stem(bare))
     if not whole.startswith(stem):

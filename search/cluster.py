@@ -86,6 +86,8 @@ class RayShards:
     while the budget lasts, and one that failed or kept a round waiting is asked last
     for ``SUSPECT_S``."""
 
+    remote = True
+
     def __init__(self, replicas: dict[str, list], gen_path: Path | None = None, repair_every: float | None = None):
         self.replicas = replicas
         self.names = list(replicas)

@@ -543,19 +543,25 @@ def run_search(gen: Generation, req: SearchRequest, t0: float | None = None) -> 
         if late("facets"):
             facets[facet.name] = []
             continue
-        mask = qmask.copy()
-        for other, m in fmasks.items():
-            if other != facet.name:
-                mask &= m
-        if dmask is not None:
-            mask &= dmask
-        table = gen.facets[facet.name]
-        counts = table.count(None if (pq is None and not req.narrowed) else mask)
-        facets[facet.name] = facet_values(gen, req, facet.name,
-                                          table.top(counts, req.facet_size, req.filters.get(facet.name, [])))
+        counts = facet_counts(gen, req, pq, facet.name, qmask, fmasks, dmask)
+        facets[facet.name] = facet_values(gen, req, facet.name, gen.facets[facet.name].top(
+            counts, req.facet_size, req.filters.get(facet.name, [])))
 
     histogram = dict(_EMPTY_HISTOGRAM) if late("histogram") else _histogram(gen, req, any_date)
     return result_document(gen, req, pq, named, total, sort, relaxed, hits, facets, histogram, t0, cut, deadline)
+
+
+def facet_counts(gen: Generation, req: SearchRequest, pq: ParsedQuery | None, facet: str, qmask: np.ndarray,
+                 fmasks: dict, dmask: np.ndarray | None) -> np.ndarray:
+    """Per-value counts of one facet, disjunctive: among the query's documents that pass
+    every other facet's filter and the date range (not this facet's own filter)."""
+    mask = qmask.copy()
+    for other, m in fmasks.items():
+        if other != facet:
+            mask &= m
+    if dmask is not None:
+        mask &= dmask
+    return gen.facets[facet].count(None if (pq is None and not req.narrowed) else mask)
 
 
 def facet_values(gen, req: SearchRequest, facet: str, top: list[tuple[str, int]]) -> list[dict]:

@@ -145,28 +145,16 @@ class Shard:
         gen, deadline = self.gen, time.perf_counter() + deadline_s
         state = self._state(rid)
         pq = engine._parse_query(gen, req.q) if req.q else None
-        qmask, query, relaxed, _cut, named = engine._query_matches(gen, pq, req.entities, deadline, state["cache"],
+        qmask, query, relaxed, cut, named = engine._query_matches(gen, pq, req.entities, deadline, state["cache"],
                                                                    plan)
         fmasks, dmask, any_date, total_mask = engine._filtered(gen, req, qmask)
         state["any_date"] = any_date
-        facets = {}
-        for facet in FACETS:
-            mask = qmask.copy()
-            for other, m in fmasks.items():
-                if other != facet.name:
-                    mask &= m
-            if dmask is not None:
-                mask &= dmask
-            table = gen.facets[facet.name]
-            counts = table.count(None if (pq is None and not req.narrowed) else mask)
-            nonzero = np.flatnonzero(counts)
-            facets[facet.name] = dict(zip((table.values[v] for v in nonzero.tolist()), counts[nonzero].tolist()))
+        facets = {f.name: _by_value(gen.facets[f.name], engine.facet_counts(gen, req, pq, f.name, qmask, fmasks, dmask))
+                  for f in FACETS}
         split = None
         if req.histogram_by:
             table = gen.facets[req.histogram_by]
-            counts = table.count(any_date)
-            nonzero = np.flatnonzero(counts)
-            split = dict(zip((table.values[v] for v in nonzero.tolist()), counts[nonzero].tolist()))
+            split = _by_value(table, table.count(any_date))
         order = gen.order if gen.order is not None else np.arange(gen.doc_count)
         if sort == "relevance" and pq is not None:
             top = engine._rank(gen, pq, query, total_mask, limit, state["cache"], coord=not named, stats=stats,
@@ -176,6 +164,7 @@ class Shard:
             docs = engine._by_date(gen, total_mask, 0, limit, sort)
             best = [(int(gen.dates[d]), int(order[d]), d) for d in docs]
         return {"total": int(np.count_nonzero(total_mask)), "relaxed": relaxed, "named": named,
+                "cut": ["matching"] if cut else [],
                 "facets": facets, "split_counts": split,
                 "days": DayCounts.of(gen.date_keys(), any_date), "best": best,
                 "span_any": bool(qmask.any()) if plan is not None and plan.use_spans else None}
@@ -185,7 +174,8 @@ class Shard:
         """Round 3: the page's hits (stored fields, snippets) and the histogram split's days."""
         gen, deadline = self.gen, time.perf_counter() + deadline_s
         pq = engine._parse_query(gen, q) if q else None
-        out = [engine._hit(gen, d, score, pq, with_snippet=time.perf_counter() < deadline) for d, score in hits]
+        late = time.perf_counter() > deadline
+        out = [engine._hit(gen, d, score, pq, with_snippet=not late) for d, score in hits]
         series = None
         if split_values is not None:
             any_date = self._state(rid).get("any_date")
@@ -196,7 +186,7 @@ class Shard:
                 series.append((value, DayCounts.of(gen.date_keys(), any_date & vmask)))
                 rest &= ~vmask
             series.append((None, DayCounts.of(gen.date_keys(), rest)))
-        return {"hits": out, "series": series}
+        return {"hits": out, "series": series, "cut": ["snippets"] if late and hits else []}
 
     def doc_frequency(self, field: str, text: str) -> int:
         return self.gen.store.doc_frequency(field, text)
@@ -211,7 +201,6 @@ class Shard:
         return self.gen.damage()
 
     def warm(self) -> None:
-        self.gen.related_forms = lambda: None  # the generation's table serves: never build a shard's
         self.gen.date_keys().keys("day")
         for docnum in self.gen.store.segment_starts():
             self.gen.store.stored(docnum)
@@ -223,16 +212,19 @@ class Shard:
 class LocalShards:
     """The shards of a generation, in this process: each round asks them one by one."""
 
+    remote = False
+
     def __init__(self, shards: list[Shard]):
         self.shards = shards
         self.names = [s.name for s in shards]
 
     def call(self, method: str, args: list[tuple], deadline: float) -> list:
         """``method(*args[k])`` of each shard k: its result, or None for a shard skipped
-        (``args[k]`` None) or past the ``deadline``."""
+        (``args[k]`` None) or whose files failed. In this process every shard answers,
+        past the ``deadline`` too: each cuts its own phases, as one index does."""
         out = []
         for shard, a in zip(self.shards, args):
-            if a is None or time.perf_counter() > deadline:
+            if a is None:
                 out.append(None)
                 continue
             try:
@@ -375,9 +367,11 @@ def _search(sg: ShardedGeneration, req: engine.SearchRequest, t0: float, limit: 
     missing: set[int] = set()
 
     def ask(method: str, args) -> list:
-        # a round may spend its share of what is left: a shard that does not answer
-        # leaves the later rounds time to answer from the others
-        until = engine.clock() + left() * ROUND_SHARE.get(method, 1.0)
+        # over a network a round may spend its share of what is left: a shard that does
+        # not answer leaves the later rounds time to answer from the others (shards in
+        # this process always answer: they have the whole budget)
+        share = ROUND_SHARE.get(method, 1.0) if sg.shards.remote else 1.0
+        until = engine.clock() + left() * share
         out = sg.shards.call(method, [None if k in missing else a for k, a in enumerate(args)], until)
         missing.update(k for k, r in enumerate(out) if r is None)
         return out
@@ -445,7 +439,9 @@ def _search(sg: ShardedGeneration, req: engine.SearchRequest, t0: float, limit: 
         series = [(value, DayCounts.merged([p[i][1] for p in parts])) for i, value in enumerate(split_values + [None])]
     days = DayCounts.merged([r["days"] for _k, r in answered])
     histogram = engine.histogram_document(sg, req, histogram_of_days(days, req.interval, series))
-    out = engine.result_document(sg, req, pq, named, total, sort, relaxed, hits, facets, histogram, t0, [],
+    cut = [phase for phase in ("matching", "snippets")
+           if any(phase in r.get("cut", ()) for r in [r for _k, r in answered] + [r for r in third if r])]
+    out = engine.result_document(sg, req, pq, named, total, sort, relaxed, hits, facets, histogram, t0, cut,
                                  deadline)
     out["shards"] = {"total": n, "answered": n - len(missing), "missing": [names[k] for k in sorted(missing)]}
     out["partial"] = bool(missing)
@@ -460,6 +456,12 @@ def _best(answered: list, sort: str, scored: bool, limit: int) -> list:
     else:  # oldest first, the undated last
         key = lambda item: (item[1][0] if item[1][0] >= 0 else np.iinfo(np.int64).max, item[1][1])  # noqa: E731
     return heapq.nsmallest(limit, ((k, b) for k, r in answered for b in r["best"]), key=key)
+
+
+def _by_value(table, counts: np.ndarray) -> dict[str, int]:
+    """A facet's count vector as {value: count} of its values with a count (what shards send)."""
+    nonzero = np.flatnonzero(counts)
+    return dict(zip((table.values[v] for v in nonzero.tolist()), counts[nonzero].tolist()))
 
 
 def _merged_stats(results: list[dict]) -> CorpusStats | None:

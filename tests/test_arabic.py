@@ -86,6 +86,10 @@ def test_stop_words(word, stop):
     ["منتدى", "منتديات", "المنتديات", "المنتدى"],
     ["ملتقى", "ملتقيات", "الملتقيات", "للملتقى"],
     ["مستشفى", "مستشفيات", "المستشفيات", "مستشفي"],
+    # a place name kept whole still meets its clitic and spelling forms
+    ["الكاميرون", "بالكاميرون", "والكاميرون", "للكاميرون"],
+    ["الديوانية", "بالديوانية", "الديوانيه", "والديوانية"],
+    ["بعقوبة", "ببعقوبة", "وبعقوبة", "بعقوبه"],
 ])
 def test_clitic_and_spelling_forms_conflate(group):
     """Every written form shares a stem with the bare form (the query side)."""
@@ -103,6 +107,14 @@ def test_clitic_and_spelling_forms_conflate(group):
     ("زار", "وزارات"),
     ("سوريا", "السورية"),
     ("علي", "على"),
+    # place names kept whole (search/words/whole_names.txt): not the ordinary word Snowball leaves
+    ("الكاميرون", "كاميرات"),  # Cameroon / cameras
+    ("القرارة", "القرارات"),  # an Algerian town / decisions
+    ("المنشاة", "منشآت"),  # an Egyptian town / facilities
+    ("الديوانية", "الديوان"),
+    ("الرمادي", "الرماد"),  # Ramadi / the ash
+    ("مايوت", "مايو"),  # Mayotte / May
+    ("الكلابين", "الكلاب"),  # a town / the dogs
 ])
 def test_precision_pairs_do_not_conflate(a, b):
     sa = set(stems(light_normalize(a))) if not is_stop(light_normalize(a)) else set()
@@ -233,3 +245,24 @@ def test_analyzers_pickle():
 
 def test_normalize_names():
     assert normalize("  الجيشُ   السوريّ ") == "الجيش السوري"
+
+
+def test_whole_names_are_what_the_generator_writes():
+    """``search/words/whole_names.txt`` is reproducible from the gazetteer and the corpora's
+    word counts (``python -m indexer.whole_names``), and each name is its own stem."""
+    from search import arabic
+    from search.arabic import WHOLE_NAMES, _noun_stem
+
+    from indexer.whole_names import whole_names
+
+    saved, cache = arabic.WHOLE_NAMES, dict(arabic._STEM_CACHE)
+    try:
+        assert whole_names() == sorted(WHOLE_NAMES)
+    finally:
+        arabic.WHOLE_NAMES = saved
+        arabic._STEM_CACHE.clear()
+        arabic._STEM_CACHE.update(cache)
+    assert {"كاميرون", "قراره", "منشاه", "ديوانيه", "بعقوبه"} <= WHOLE_NAMES
+    assert all(_noun_stem(name) == name for name in WHOLE_NAMES)
+    assert not {"سوريا", "العراق", "فرنسا", "موصل", "حلب"} & WHOLE_NAMES  # a place and its adjective still meet
+

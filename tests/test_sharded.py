@@ -21,6 +21,7 @@ def pair(corpus_index, sharded_index):
 def test_every_bench_query_answers_as_the_single_index(pair):
     single, sharded = pair
     assert sharded.live_count == single.live_count
+    assert sharded.labels == single.labels  # one set of labels (and entity names) however it is split
     relaxed = 0
     for k, q in enumerate(bench_queries() + ["", "داعش", "الجيش السوري في حلب", "Mosul", "الموصيل", '"مجلس الأمن"']):
         params = {"q": q}
@@ -103,3 +104,18 @@ def test_a_shard_that_fails_is_named_and_the_answer_is_partial(pair, monkeypatch
     alone = sum(1 for h in full["hits"] if shard_of(h["id"], SHARDS) != 1)
     assert 0 < part["total"] < full["total"]
     assert all(shard_of(h["id"], SHARDS) != 1 for h in part["hits"]) and len(part["hits"]) >= min(alone, 20)
+
+
+def test_labels_do_not_depend_on_which_article_came_first():
+    from indexer.build import merge_label
+
+    a = {"ar": "حسن نصر الله", "en": "Hassan Nasrallah", "aliases": ["نصر الله"], "type": "person"}
+    b = {"ar": "حسن نصر الله", "en": "", "aliases": ["السيد حسن نصر الله"], "type": "person"}
+    one, other = {}, {}
+    for label in (a, b):
+        merge_label(one, "حسن نصر الله", label)
+    for label in (b, a):
+        merge_label(other, "حسن نصر الله", label)
+    assert one == other == {"حسن نصر الله": {"ar": "حسن نصر الله", "en": "Hassan Nasrallah",
+                                             "aliases": ["السيد حسن نصر الله", "نصر الله"], "type": "person"}}
+

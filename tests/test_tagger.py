@@ -416,6 +416,8 @@ def test_inflects_common_word(word, inflected):
     ("قال العقيد علي سلامة، إن الوفد وصل", ["علي سلامة"]),  # علي is a name, على a preposition
     ("وقال أمين الحافظ، إن", ["أمين الحافظ"]),
     ("وقال محمود أحمدي نجاد عندما كان رئيسا", ["محمود أحمدي نجاد"]),  # a tagger name ends at a stop word
+    ("وقال الروائي ابراهيم نصر الله إن الرواية", ["ابراهيم نصر الله"]),  # a given name before a short alias
+    ("وقال نصر الله إن المقاومة", ["حسن نصر الله"]),  # the alias alone is the known person
 ])
 def test_person_rules(ex, text, expected):
     assert actors(ex, text) == expected

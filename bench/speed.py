@@ -103,7 +103,7 @@ def http(index_dir: Path, queries: list[str], clients: int, workers: int, rounds
          answers: dict | None = None) -> dict:
     """Client-measured latency of ``/api/search`` through ``mirsad serve`` (``extra``: more
     of its options, ``--ray ADDRESS``); ``answers``, when given, receives each query's
-    JSON answer (from the warm-up round)."""
+    JSON answer (asked once more after the warm-up round)."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, str(ROOT / "mirsad.py"), "serve", "--index", str(index_dir),
                              "--port", str(port), "--workers", str(workers), *extra], cwd=ROOT,
@@ -117,10 +117,10 @@ def http(index_dir: Path, queries: list[str], clients: int, workers: int, rounds
             except OSError:
                 time.sleep(0.2)
         urls = [base + "/api/search?" + urllib.parse.urlencode({"q": q}) for q in queries]
-        for q, u in zip(queries, urls):  # warm every worker's caches
-            body = urllib.request.urlopen(u, timeout=30).read()
-            if answers is not None:
-                answers[q] = json.loads(body)
+        for u in urls:  # warm every worker's caches
+            urllib.request.urlopen(u, timeout=30).read()
+        for q, u in zip(queries, urls if answers is not None else ()):  # the answers, warm
+            answers[q] = json.loads(urllib.request.urlopen(u, timeout=30).read())
         times: list[float] = []
         errors: list[str] = []
         lock = threading.Lock()

@@ -762,11 +762,16 @@ def get_document(gen: Generation, doc_id: str, q: str = "", link=None) -> dict |
     each place and actor mention a link (``link(facet, value)``, the web layer's) to the
     articles filtered by it, the words of ``q`` in <mark>."""
     if getattr(gen, "sharded", False):
-        return gen.document(doc_id, q, link)
+        found = gen.stored_document(doc_id)  # from the shard the id hashes to
+        return None if found is None else document(gen, *found, q, link)
     docnum = gen.store.docnum(doc_id)
     if docnum is None:
         return None
-    stored = gen.store.stored(docnum)
+    return document(gen, gen.store.stored(docnum), int(gen.dates[docnum]), q, link)
+
+
+def document(gen, stored: dict, date_ts: int, q: str = "", link=None) -> dict:
+    """``get_document``'s answer from a document's stored fields and date."""
     pq = _parse_query(gen, q) if q else None
     body = stored.get("body") or ""
     return {
@@ -774,7 +779,7 @@ def get_document(gen: Generation, doc_id: str, q: str = "", link=None) -> dict |
         "title": stored.get("title") or "",
         "outlet": stored.get("outlet") or None,
         "outlet_label": gen.label("outlet", stored["outlet"])["ar"] if stored.get("outlet") else None,
-        "date": _format_date(int(gen.dates[docnum])),
+        "date": _format_date(date_ts),
         "url": link_url(stored.get("url")),
         "author": stored.get("author") or None,
         "category": stored.get("category") or None,

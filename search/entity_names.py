@@ -49,7 +49,7 @@ class EntityNames:
         table: dict[str, list[tuple[str, str]]] = {}
         surnames: dict[str, list[tuple[str, str]]] = {}
         for facet in FACETS:
-            for value, label in labels.get(facet, {}).items():
+            for value, label in sorted(labels.get(facet, {}).items()):  # one order, however the labels were merged
                 for name in (value, label.get("ar", ""), label.get("en", ""), *label.get("aliases", ())):
                     key = name_key(name) if name else ""
                     if len(key) >= 2 and (facet, value) not in table.get(key, ()):

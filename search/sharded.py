@@ -191,8 +191,10 @@ class Shard:
     def doc_frequency(self, field: str, text: str) -> int:
         return self.gen.store.doc_frequency(field, text)
 
-    def document(self, doc_id: str, q: str, link=None) -> dict | None:
-        return engine.get_document(self.gen, doc_id, q, link)
+    def stored_document(self, doc_id: str) -> tuple[dict, int] | None:
+        """(stored fields, date) of a document, or None (the coordinator makes the page)."""
+        docnum = self.gen.store.docnum(doc_id)
+        return None if docnum is None else (self.gen.store.stored(docnum), int(self.gen.dates[docnum]))
 
     def export_rows(self, docs: list[tuple[int, float | None]]) -> list[dict]:
         return [engine.export_row(self.gen, d, score) for d, score in docs]
@@ -248,6 +250,11 @@ class LocalShards:
 
 # ---------------------------------------------------------------- the coordinator
 
+def _soon() -> float:
+    """The deadline of a call outside a search (a document, a row, a word's frequency)."""
+    return time.perf_counter() + engine.TIME_BUDGET_S
+
+
 @dataclass
 class ShardedGeneration:
     """A published sharded generation: what the engine's callers use of a ``Generation``
@@ -294,22 +301,25 @@ class ShardedGeneration:
 
     def doc_frequency(self, field_name: str, text: str) -> int:
         """Live documents holding the term, in all shards."""
-        found = self.shards.call("doc_frequency", [(field_name, text)] * len(self.shards.names), float("inf"))
+        found = self.shards.call("doc_frequency", [(field_name, text)] * len(self.shards.names), _soon())
         return sum(n for n in found if n)
 
-    def document(self, doc_id: str, q: str = "", link=None) -> dict | None:
-        """``engine.get_document`` from the shard the id hashes to."""
+    def stored_document(self, doc_id: str) -> tuple[dict, int] | None:
+        """(stored fields, date) of a document, from the shard its id hashes to."""
         k = shard_of(doc_id, len(self.shards.names))
-        return self.shards.call("document", [(doc_id, q, link) if i == k else None
-                                             for i in range(len(self.shards.names))], float("inf"))[k]
+        return self.shards.call("stored_document", [(doc_id,) if i == k else None
+                                                    for i in range(len(self.shards.names))], _soon())[k]
 
     def matching_docs(self, req: engine.SearchRequest, limit: int | None = None):
         return matching_docs(self, req, limit)
 
     def export_row(self, ref: tuple[int, int], score: float | None) -> dict:
         k, docnum = ref
-        return self.shards.call("export_rows", [([(docnum, score)],) if i == k else None
-                                                for i in range(len(self.shards.names))], float("inf"))[k][0]
+        rows = self.shards.call("export_rows", [([(docnum, score)],) if i == k else None
+                                                for i in range(len(self.shards.names))], _soon())[k]
+        if rows is None:
+            raise store.IndexUnavailable(f"shard {self.shards.names[k]} did not answer")
+        return rows[0]
 
     def damage(self) -> str | None:
         return self.shards.damage()

@@ -23,7 +23,7 @@ from ray.cluster_utils import Cluster  # noqa: E402
 
 from indexer.build import build_index  # noqa: E402
 from search.cluster import open_on_cluster  # noqa: E402
-from search.engine import answer, parse_request  # noqa: E402
+from search.engine import answer, get_document, matching_ids, parse_request  # noqa: E402
 from search.index import open_generation  # noqa: E402
 from search.store import current_generation  # noqa: E402
 from tests.conftest import SHARDS, bench_queries, comparable  # noqa: E402
@@ -79,6 +79,10 @@ def test_actors_answer_as_the_embedded_engine_on_distinct_nodes(cluster, sharded
             remote = answer(gen, req)[0]
             assert comparable(remote) == comparable(answer(local, req)[0]), q
             assert remote["shards"] == {"total": SHARDS, "answered": SHARDS, "missing": []}
+        hit = answer(local, parse_request({"q": "حلب"}))[0]["hits"][0]
+        assert get_document(gen, hit["id"], "حلب") == get_document(local, hit["id"], "حلب")
+        req = parse_request({"q": "سوريا", "place": "سوريا"})
+        assert matching_ids(gen, req) == matching_ids(local, req)
         conns = ray_connections()
         assert conns and all(loopback(a) and loopback(b) for a, b in conns), [c for c in conns if not loopback(c[1])]
     finally:

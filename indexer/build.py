@@ -198,18 +198,21 @@ def build_index(sources: list[Path], index_dir: Path, procs: int | None = None, 
         report.cleaned = [str(p) for p in store.clean_stale_builds(index_dir)]
         dedupe = Deduper(report)
         base = None
-        if add and (shards > 1 or is_sharded(store.current_generation(index_dir))):
-            raise BuildFailed("`--add` into a sharded index is not supported yet: rebuild it with "
-                              "`mirsad index SOURCE... --shards N`")
         if add:
             base = _base_generation(index_dir, dedupe)
+            base_shards = len(base.manifest["shards"]) if getattr(base, "sharded", False) else 1
+            if shards > 1 and shards != base_shards:
+                base.close()
+                raise BuildFailed(f"--shards {shards} with --add: the index in {index_dir} has {base_shards} "
+                                  f"shard(s); an add keeps them (leave --shards out)")
+            shards = base_shards
         extractor = extractor or Extractor()
         build_dir = store.new_build_dir(index_dir)
         try:
             paths = [Path(s) for s in sources]
             if shards > 1:
                 labels = _write_shards(build_dir, paths, shards, dedupe, extractor, procs, progress, report, entities,
-                                       ray_address)
+                                       ray_address, base)
             else:
                 labels = _write(build_dir, read_sources(paths), dedupe, extractor, procs, progress, report, entities,
                                 base, estimate_records(paths) if progress else None)
@@ -252,11 +255,13 @@ def _base_generation(index_dir: Path, dedupe: Deduper):
             raise BuildFailed(f"the index in {index_dir} was built with an older version of the Arabic analysis: "
                               f"`mirsad index --add` cannot extend it; rebuild it with `mirsad index SOURCE... "
                               f"--index {index_dir}` (or `make index`)")
-        keys = gen.store.keys()
-        if keys is None:
-            raise BuildFailed(f"the index in {index_dir} was written by an older Mirsad without the keys that "
-                              f"`--add` checks duplicates against: rebuild it with `make index`")
-        dedupe.load(keys, gen.store.live())
+        # a sharded index: every shard's keys (duplicates are the whole archive's)
+        for one in ([s.gen for s in gen.shards.shards] if getattr(gen, "sharded", False) else [gen]):
+            keys = one.store.keys()
+            if keys is None:
+                raise BuildFailed(f"the index in {index_dir} was written by an older Mirsad without the keys that "
+                                  f"`--add` checks duplicates against: rebuild it with `make index`")
+            dedupe.load(keys, one.store.live())
     except BaseException:
         gen.close()
         raise
@@ -296,13 +301,14 @@ def delete_documents(index_dir: Path, ids: list[str]) -> tuple[int, list[str]]:
     return len(docnums), missing
 
 
-def _link_generation(source: Path, target: Path) -> None:
+def _link_generation(source: Path, target: Path, everything: bool = False) -> None:
     """The index files of generation ``source`` in ``target`` as hard links: Whoosh never
     rewrites a segment file (deletions live in the new table of contents), so the new
-    generation shares them without a copy."""
+    generation shares them without a copy. With ``everything``, its tables, labels and
+    build record too (a shard an ``--add`` leaves as it was)."""
     for path in source.iterdir():
-        if (path.is_file() and path.name not in (store.LABELS_FILE, store.BUILD_FILE)
-                and not path.name.endswith("WRITELOCK") and not path.name.startswith(TABLE_PREFIXES)):
+        if path.is_file() and not path.name.endswith("WRITELOCK") and (everything or (
+                path.name not in (store.LABELS_FILE, store.BUILD_FILE) and not path.name.startswith(TABLE_PREFIXES))):
             os.link(path, target / path.name)
 
 
@@ -668,11 +674,14 @@ def _write(build_dir: Path, items, dedupe: Deduper, extractor: Extractor, procs:
 
 
 def _write_shards(build_dir: Path, paths: list[Path], shards: int, dedupe: Deduper, extractor: Extractor,
-                  procs: int, progress: bool, report: BuildReport, entities: bool, ray_address: str | None = None) -> dict:
+                  procs: int, progress: bool, report: BuildReport, entities: bool, ray_address: str | None = None,
+                  base=None) -> dict:
     """A sharded generation in ``build_dir``: one pass deduplicates every source (and
     reports their problems), then each shard ``s0`` .. is written from the sources
     again, its articles only (``build_shard``): one after the other here, or as Ray tasks
     across the cluster at ``ray_address`` (``build_dir`` on a path every node reaches).
+    With ``base`` (an ``--add``; its keys are in ``dedupe``), each shard is its base
+    shard plus its new articles, and a shard with none is its base's files, linked.
     Returns the labels of all of them."""
     admitted: list[set[int]] = [set() for _ in range(shards)]
     for position, item in enumerate(read_sources(paths)):
@@ -680,7 +689,13 @@ def _write_shards(build_dir: Path, paths: list[Path], shards: int, dedupe: Dedup
             report.note(item)
         elif dedupe.admit(item, position) is not None:
             admitted[shard_of(item.id, shards)].add(position)
-    jobs = [(paths, positions, build_dir / shard_name(k), procs, entities) for k, positions in enumerate(admitted)]
+    bases = [None if base is None else base.path / shard_name(k) for k in range(shards)]
+    if base is not None:
+        for k in [k for k, positions in enumerate(admitted) if not positions]:
+            (build_dir / shard_name(k)).mkdir()
+            _link_generation(bases[k], build_dir / shard_name(k), everything=True)
+    jobs = [(paths, positions, build_dir / shard_name(k), procs, entities, bases[k])
+            for k, positions in enumerate(admitted) if positions or base is None]
     if ray_address:
         import ray  # noqa: PLC0415 - only a cluster build needs it
 
@@ -691,9 +706,13 @@ def _write_shards(build_dir: Path, paths: list[Path], shards: int, dedupe: Dedup
     else:
         results = [build_shard(*job, extractor=extractor, progress=progress) for job in jobs]
     labels: dict[str, dict[str, dict[str, str]]] = {name: {} for name in FACET_NAMES}
-    for k, (shard_labels, shard_report) in enumerate(results):
-        report.problems += [f"{shard_name(k)}: {p}" for p in shard_report.problems][:MAX_REPORTED - len(report.problems)]
+    if base is not None:
+        merge_labels(labels, base.labels)
+    for job, (shard_labels, shard_report) in zip(jobs, results):
+        name = job[2].name
+        report.problems += [f"{name}: {p}" for p in shard_report.problems][:MAX_REPORTED - len(report.problems)]
         report.indexed += shard_report.indexed
+        report.replaced += shard_report.replaced
         report.extract_seconds += shard_report.extract_seconds
         report.warnings.update(shard_report.warnings)
         merge_labels(labels, shard_labels)
@@ -702,10 +721,14 @@ def _write_shards(build_dir: Path, paths: list[Path], shards: int, dedupe: Dedup
 
 
 def build_shard(paths: list[Path], positions: set[int], shard_dir: Path, procs: int, entities: bool,
-                extractor: Extractor | None = None, progress: bool = False) -> tuple[dict, BuildReport]:
+                base: Path | None = None, extractor: Extractor | None = None,
+                progress: bool = False) -> tuple[dict, BuildReport]:
     """Write one shard: the articles at ``positions`` of the sources (what the sharded
     build's deduplication admitted for it) into ``shard_dir``, a complete generation
-    with its tables and labels. Returns (labels, its report)."""
+    with its tables and labels — on top of the shard generation ``base`` (an ``--add``:
+    an id it holds is replaced). Returns (labels, its report)."""
+    from search.index import open_generation
+
     def records():
         for position, item in enumerate(read_sources(paths)):
             if position in positions:
@@ -713,8 +736,17 @@ def build_shard(paths: list[Path], positions: set[int], shard_dir: Path, procs: 
 
     shard_dir.mkdir()
     report = BuildReport()
-    labels = _write(shard_dir, records(), Deduper(report), extractor or Extractor(), procs, progress, report,
-                    entities, None, len(positions) if progress else None)
+    dedupe = Deduper(report)
+    base_gen = None
+    if base is not None:
+        base_gen = open_generation(base)
+        dedupe.load(base_gen.store.keys(), base_gen.store.live())
+    try:
+        labels = _write(shard_dir, records(), dedupe, extractor or Extractor(), procs, progress, report,
+                        entities, base_gen, len(positions) if progress else None)
+    finally:
+        if base_gen is not None:
+            base_gen.close()
     (shard_dir / store.LABELS_FILE).write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
     return labels, report
 

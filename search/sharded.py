@@ -89,8 +89,8 @@ def save_manifest(build_dir: Path, shards: int, labels: dict) -> None:
     finally:
         for gen in gens:
             gen.close()
-    for k in range(shards):
-        (build_dir / shard_name(k) / store.BUILD_FILE).write_text(
+    for k in range(shards):  # fresh: a shard an --add left as it was shares its base's files
+        store.fresh_file(build_dir / shard_name(k) / store.BUILD_FILE).write_text(
             json.dumps({"analysis": ANALYSIS_VERSION, "shard": shard_name(k)}), encoding="utf-8")
     (build_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
 

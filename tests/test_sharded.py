@@ -80,13 +80,25 @@ def test_one_deduplication_over_all_shards(tmp_path):
     assert answer(gen, parse_request({"q": "نسخة"}))[0]["total"] == 0
 
 
-def test_add_into_a_sharded_index_says_it_is_not_supported(tmp_path):
-    path = write_jsonl(tmp_path / "a.jsonl", [{"id": "x", "title": "خبر", "body": "نص عن حلب"}])
-    build_index([path], tmp_path / "ix", progress=False, procs=1, shards=2)
-    from indexer.build import BuildFailed
-
-    with pytest.raises(BuildFailed, match="--add"):
-        build_index([path], tmp_path / "ix", progress=False, procs=1, add=True)
+@pytest.mark.corpus
+def test_add_into_a_sharded_index_answers_as_an_add_into_one_index(tmp_path, corpus_records):
+    """An --add routes each new article to its shard (a shard without any keeps its base's
+    files), replaces an id wherever it is, and drops a URL already indexed in another
+    shard: the result answers as the same add into one index."""
+    first, second = corpus_records[:300], [dict(r) for r in corpus_records[300:330]]
+    replaced = dict(first[5], title="نسخة جديدة من الخبر", body=first[5]["body"] + " وأضافت الوكالة تفاصيل جديدة.")
+    other = next(r for r in first if shard_of(r["id"], SHARDS) != shard_of(second[0]["id"], SHARDS) and r.get("url"))
+    second[0]["url"] = other["url"]  # a URL the index holds, in another shard
+    a, b = write_jsonl(tmp_path / "a.jsonl", first), write_jsonl(tmp_path / "b.jsonl", second + [replaced])
+    for index_dir, shards in ((tmp_path / "one", 1), (tmp_path / "sharded", SHARDS)):
+        build_index([a], index_dir, progress=False, procs=1, shards=shards)
+        report = build_index([b], index_dir, progress=False, procs=1, add=True)
+        assert report.replaced == 1 and report.duplicates["url"] == 1, report.as_json()
+    one, sharded = IndexHandle(tmp_path / "one").get(), IndexHandle(tmp_path / "sharded").get()
+    assert sharded.live_count == one.live_count
+    for q in bench_queries()[:40] + ["نسخة جديدة", "تفاصيل جديدة"]:
+        req = parse_request({"q": q})
+        assert comparable(answer(sharded, req)[0]) == comparable(answer(one, req)[0]), q
 
 
 @pytest.mark.corpus

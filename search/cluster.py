@@ -18,6 +18,7 @@ import json
 import logging
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import ray
@@ -140,8 +141,10 @@ class RayShards:
                 log.warning("replica %s/%d replaced on node %s", name, r, nodes[(k + r) % len(nodes)][:8])
         return replaced
 
-    def call(self, method: str, args: list, deadline: float) -> list:
-        start = next(self._turn)
+    def call(self, method: str, args: list, deadline: float, key: str | None = None) -> list:
+        # the rounds of one request (``key``) go to the same replicas, which keep its
+        # postings and masks between rounds; requests take turns
+        start = zlib.crc32(key.encode()) if key else next(self._turn)
         tries = {k: 0 for k, a in enumerate(args) if a is not None}
         pending = {}
 

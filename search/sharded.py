@@ -169,17 +169,21 @@ class Shard:
                 "days": DayCounts.of(gen.date_keys(), any_date), "best": best,
                 "span_any": bool(qmask.any()) if plan is not None and plan.use_spans else None}
 
-    def fetch(self, rid: str, q: str, hits: list[tuple[int, float | None]], split_values: list[str] | None,
-              histogram_by: str | None, deadline_s: float) -> dict:
+    def fetch(self, rid: str, req: engine.SearchRequest, plan: engine.MatchPlan | None,
+              hits: list[tuple[int, float | None]], split_values: list[str] | None, deadline_s: float) -> dict:
         """Round 3: the page's hits (stored fields, snippets) and the histogram split's days."""
         gen, deadline = self.gen, time.perf_counter() + deadline_s
-        pq = engine._parse_query(gen, q) if q else None
+        pq = engine._parse_query(gen, req.q) if req.q else None
         late = time.perf_counter() > deadline
         out = [engine._hit(gen, d, score, pq, with_snippet=not late) for d, score in hits]
         series = None
         if split_values is not None:
-            any_date = self._state(rid).get("any_date")
-            table = gen.facets[histogram_by]
+            state = self._state(rid)
+            any_date = state.get("any_date")
+            if any_date is None:  # round 2 ran on another replica: match again
+                qmask = engine._query_matches(gen, pq, req.entities, deadline, state["cache"], plan)[0]
+                any_date = engine._filtered(gen, req, qmask)[2]
+            table = gen.facets[req.histogram_by]
             rest, series = any_date.copy(), []
             for value in split_values:
                 vmask = table.mask_any([value], gen.doc_count)
@@ -203,6 +207,9 @@ class Shard:
         return self.gen.damage()
 
     def warm(self) -> None:
+        """What a shard's first rounds would otherwise pay: the query parser, the day keys,
+        each segment's stored-field columns."""
+        engine._parse_query(self.gen, "الخبر")
         self.gen.date_keys().keys("day")
         for docnum in self.gen.store.segment_starts():
             self.gen.store.stored(docnum)
@@ -220,7 +227,7 @@ class LocalShards:
         self.shards = shards
         self.names = [s.name for s in shards]
 
-    def call(self, method: str, args: list[tuple], deadline: float) -> list:
+    def call(self, method: str, args: list[tuple], deadline: float, key: str | None = None) -> list:
         """``method(*args[k])`` of each shard k: its result, or None for a shard skipped
         (``args[k]`` None) or whose files failed. In this process every shard answers,
         past the ``deadline`` too: each cuts its own phases, as one index does."""
@@ -382,7 +389,7 @@ def _search(sg: ShardedGeneration, req: engine.SearchRequest, t0: float, limit: 
         # this process always answer: they have the whole budget)
         share = ROUND_SHARE.get(method, 1.0) if sg.shards.remote else 1.0
         until = engine.clock() + left() * share
-        out = sg.shards.call(method, [None if k in missing else a for k, a in enumerate(args)], until)
+        out = sg.shards.call(method, [None if k in missing else a for k, a in enumerate(args)], until, key=rid)
         missing.update(k for k, r in enumerate(out) if r is None)
         return out
 
@@ -438,7 +445,7 @@ def _search(sg: ShardedGeneration, req: engine.SearchRequest, t0: float, limit: 
         split_counts = _summed(r["split_counts"] for _k, r in answered)
         split_values = [v for v, _c in top_counts(split_counts, engine.HISTOGRAM_SERIES, [])]
     on_page = {k: [(b[2], b[0] if scored else None) for kk, b in page if kk == k] for k, _r in answered}
-    third = ask("fetch", [(rid, req.q, on_page[k], split_values, req.histogram_by, left())
+    third = ask("fetch", [(rid, req, plan, on_page[k], split_values, left())
                           if k in on_page and (on_page[k] or split_values is not None) else None for k in range(n)])
     missing.difference_update(k for k in on_page if not on_page[k] and split_values is None)
     hits_of = {k: iter(r["hits"]) for k, r in enumerate(third) if r is not None}

@@ -71,8 +71,8 @@ class EntityNames:
             raw = json.loads((Path(directory) / FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        return cls({key: [tuple(pair) for pair in pairs] for key, pairs in raw.items()})
+        return cls(raw)  # pairs as JSON lists: ``lookup`` makes tuples of the few it returns
 
     def lookup(self, text: str) -> list[tuple[str, str]]:
         """The entities ``text`` names as a whole (none for a longer or other query)."""
-        return list(self.by_key.get(name_key(text), ()))
+        return [tuple(pair) for pair in self.by_key.get(name_key(text), ())]

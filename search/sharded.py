@@ -276,6 +276,7 @@ class ShardedGeneration:
     _related: RelatedForms | None = None
     _entity_names: EntityNames | None = None
     _speller: Speller | None = None
+    _speller_thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     sharded = True
 
@@ -301,10 +302,19 @@ class ShardedGeneration:
         return self._entity_names
 
     def speller(self, wait: bool = False) -> Speller | None:
+        """The corpus-wide speller, loaded in a thread on first use (as
+        ``Generation.speller``): None until it is ready, unless ``wait``."""
         with self._lock:
-            if self._speller is None:
-                self._speller = Speller.load(self.path) or Speller.from_counts([])
+            if self._speller is None and self._speller_thread is None:
+                self._speller_thread = threading.Thread(target=self._load_speller, daemon=True,
+                                                        name="mirsad-speller")
+                self._speller_thread.start()
+        if wait and self._speller is None:
+            self._speller_thread.join()
         return self._speller
+
+    def _load_speller(self) -> None:
+        self._speller = Speller.load(self.path) or Speller.from_counts([])
 
     def doc_frequency(self, field_name: str, text: str) -> int:
         """Live documents holding the term, in all shards."""
@@ -334,7 +344,7 @@ class ShardedGeneration:
     def warm(self) -> None:
         self.related_forms()
         self.entity_names()
-        self.speller()
+        self.speller(wait=True)
         self.shards.warm()
 
     def close(self) -> None:

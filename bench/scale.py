@@ -92,8 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shards", type=int, default=4, help="shards (default: %(default)s)")
     parser.add_argument("--nodes", type=int, default=2, help="nodes of the local cluster (default: %(default)s)")
     parser.add_argument("--replicas", type=int, default=1, help="actors a shard when serving (default: %(default)s)")
-    parser.add_argument("--report", default="bench/results/scale.json")
+    parser.add_argument("--report", help="where the JSON goes (default: bench/results/scale.json, "
+                        "scale-N.json with --synthetic N)")
     args = parser.parse_args(argv)
+    args.report = args.report or f"bench/results/scale{f'-{args.synthetic}' if args.synthetic else ''}.json"
     import ray
     from ray.cluster_utils import Cluster
 

@@ -13,12 +13,63 @@ from typing import Iterator
 
 import numpy as np
 from whoosh import index as whoosh_index
+from whoosh.filedb import compound as whoosh_compound
+from whoosh.filedb.structfile import BufferFile
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.times import datetime_to_long
 
 _EPOCH = datetime_to_long(datetime(1970, 1, 1))
 _LOW, _HIGH = datetime_to_long(datetime(1900, 1, 1)), datetime_to_long(datetime(2100, 1, 1))
 _EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+
+
+class _View:
+    """A read-only file over a memoryview that copies only what is read.
+
+    Whoosh's ``BufferFile`` wraps each file of a segment's compound file (a slice of its
+    mmap) in a ``BytesIO``, which copies the whole slice: opening an index read every
+    segment's terms and stored fields into memory."""
+
+    def __init__(self, buf: memoryview):
+        self._buf, self._pos = buf, 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = len(self._buf) if size is None or size < 0 else min(self._pos + size, len(self._buf))
+        out = bytes(self._buf[self._pos:end])
+        self._pos = end
+        return out
+
+    def readline(self, size: int | None = -1) -> bytes:
+        rest = self._buf[self._pos:] if size is None or size < 0 else self._buf[self._pos:self._pos + size]
+        cut = bytes(rest).find(b"\n")
+        return self.read(len(rest) if cut < 0 else cut + 1)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._pos = max(0, offset if whence == 0 else self._pos + offset if whence == 1 else len(self._buf) + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        self._buf = None
+
+
+class ViewFile(BufferFile):
+    """``BufferFile`` without the copy (see ``_View``); its ``get`` reads the view already."""
+
+    def __init__(self, buf, name: str | None = None, onclose=None) -> None:
+        super().__init__(b"", name=name, onclose=onclose)
+        self._buf = buf
+        self.file = _View(buf)
+
+
+# compound.py names BufferFile when it opens a segment's files (the only place it does)
+whoosh_compound.BufferFile = ViewFile
 
 
 class StorageError(RuntimeError):

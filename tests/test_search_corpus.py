@@ -159,3 +159,38 @@ def test_alef_maqsura_singulars_find_their_plurals(tmp_path_factory):
         assert {"sg", "pl"} <= set(ids_for_query(gen, word)), word
     assert set(ids_for_query(gen, "مستشفى")) == {"sg", "pl", "eg"}  # and the ya spelling
     assert set(ids_for_query(gen, "مستشفي")) >= {"sg", "eg"}
+
+
+def test_opening_an_index_copies_no_segment_file(corpus_index, monkeypatch):
+    """A worker maps the segments: opening reads no compound file into memory (Whoosh's
+    BufferFile copied each one), and what it reads through the views is what the copies gave."""
+    import tracemalloc
+
+    from whoosh.filedb import compound
+    from whoosh.filedb.structfile import BufferFile
+
+    from search.whoosh_storage import ViewFile, WhooshStorage
+
+    current = (corpus_index / "current").resolve()
+    segments = sum(p.stat().st_size for p in current.glob("*.seg"))
+
+    def opened(file_class):
+        monkeypatch.setattr(compound, "BufferFile", file_class)
+        tracemalloc.start()
+        storage = WhooshStorage(current)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return storage, peak
+
+    view, view_peak = opened(ViewFile)
+    copy, copy_peak = opened(BufferFile)
+    assert copy_peak > segments / 4  # the test measures what it claims to
+    assert view_peak < segments / 20
+    assert view.doc_count == copy.doc_count > 0
+    for docnum in range(0, view.doc_count, 97):
+        assert view.stored(docnum) == copy.stored(docnum)
+    common = sorted(view.term_counts("body"), key=lambda tc: -tc[1])[:5]
+    assert common == sorted(copy.term_counts("body"), key=lambda tc: -tc[1])[:5]
+    for word, _count in common:
+        for got, want in zip(view.postings("body", word), copy.postings("body", word)):
+            assert got.size > 0 and (got == want).all()

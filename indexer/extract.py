@@ -23,7 +23,7 @@ from indexer.dates import date_in_text
 from indexer.gazetteer import Entity, Gazetteer, cue_level, fold_word, load_words
 from indexer.gazetteer import load as load_gazetteer
 from indexer.sources import Record
-from indexer.tagger import Tagger, clitic_split, common_words, default_tagger, inflects_common_word, strip_clitics
+from indexer.tagger import Tagger, clitic_split, common_words, default_tagger, inflects_common_word, strip_clitics, word_counts
 from indexer.tagger import spans as bio_spans
 from search.arabic import FOLD, WORD_PATTERN, WORD_RE, light_normalize, normalize, strip_marks
 
@@ -402,12 +402,16 @@ class Extractor:
                     j = end
             taken[i:j + 1] = [True] * (j + 1 - i)
             out.append(mention)
-        for a, b, kind in _split_conjunctions(tokens, tagged):
+        person_ends = {b for _a, b, kind in tagged if kind == "PERS"}
+        for a, b, kind, after_conjunction in _split_conjunctions(tokens, tagged):
+            if kind == "PERS" and a - 1 in person_ends and not tokens[a][3] and tokens[a][6].startswith("و") \
+                    and tokens[a][6] not in GIVEN_NAMES:
+                after_conjunction = True  # مارك فان بومل وكلارنس سيدورف: two persons, the و between them
             while a <= b and tokens[b][6] in _NAME_STOP:  # محمود أحمدي نجاد عندما: a name ends at a stop word
                 b -= 1
-            if a > b or any(taken[a:b + 1]) or (kind == "PERS" and _named_after(tokens, a)):
+            if a > b or any(taken[a:b + 1]) or (kind == "PERS" and (_named_after(tokens, a) or _preposition_ali(tokens, a))):
                 continue
-            name = self._tagged_name(tokens, a, b)
+            name = self._tagged_name(tokens, a, b, after_conjunction)
             if name is None:
                 continue
             if kind == "LOC":
@@ -418,7 +422,7 @@ class Extractor:
                 out.append((tokens[a][0], tokens[b][1], Entity(name, "", "person" if kind == "PERS" else "organization"), "actor"))
         return out
 
-    def _tagged_name(self, tokens, a: int, b: int) -> str | None:
+    def _tagged_name(self, tokens, a: int, b: int, after_conjunction: bool = False) -> str | None:
         """A tagger span as a name: marks stripped, the first word's clitics removed;
         None for what is no name: words of the rules' lists alone (الريف، بلدة), ordinary
         words alone, a medium cited after its cue (صحيفة "صن"), no letters."""
@@ -431,7 +435,7 @@ class Extractor:
         if a > 0 and clitic_split(tokens[a - 1][6])[1] in WORDS.media_cues:
             return None
         words = [strip_marks(tokens[k][4]) for k in range(a, b + 1)]
-        words[0] = strip_clitics(words[0])
+        words[0] = words[0][1:] if after_conjunction else strip_clitics(words[0])
         name = " ".join(words)
         if len(name) < 3 or not _LETTERS_RE.match(name.replace(" ", "")):
             return None
@@ -503,7 +507,8 @@ class Extractor:
 
     def _named_at(self, tokens, i):
         """A given name and one to three more words, closed by punctuation: a person."""
-        if tokens[i][6] not in GIVEN_NAMES or (i > 0 and not tokens[i][3] and tokens[i - 1][6] in GIVEN_NAMES):
+        if (tokens[i][6] not in GIVEN_NAMES or (i > 0 and not tokens[i][3] and tokens[i - 1][6] in GIVEN_NAMES)
+                or _preposition_ali(tokens, i)):
             return None
         end = self._name_from(tokens, i)
         if end is None or not (end + 1 >= len(tokens) or _PUNCT_BREAK.search(tokens[end + 1][5])):
@@ -539,6 +544,8 @@ class Extractor:
                 break  # وكبار، ورئيس: a conjunction ends the name
             if w.startswith(_CLITIC_ARTICLE) or (w[:1] in "بل" and w[1:] in _NAME_STOP):
                 break  # للعلوم، بالرياض: a preposition with the article ends it too
+            if words and w[:1] in "بل" and w not in GIVEN_NAMES and clitic_split(w)[0] in ("ب", "ل"):
+                break  # مصطفى عبد الله بفوز: a preposition on a word the corpora know without it
             if words and w in _NAME_PARTICLES:  # بن، أبو، آل (folded آل is ال)
                 words.append(w)
                 k += 1
@@ -649,6 +656,23 @@ def _named_after(tokens, i: int) -> bool:
     return k >= 0 and not tokens[k + 1][3] and any(f in WORDS.facility_heads for f in _clitic_forms(tokens[k][6]))
 
 
+def _preposition_ali(tokens, i: int) -> bool:
+    """``علي`` as written at token i is the preposition على spelled with a dotted ya (as
+    Egyptian and older texts write it: «علي شعوبنا», «علي صاحبها», «علي جانب آخر») when
+    an ordinary word follows: one of the corpora's commonest, an inflection of one, or a
+    word with a possessive pronoun (شعوبنا), and no given name (علي حسن، علي جمعة stay
+    persons)."""
+    if tokens[i][4] != "علي" or i + 1 >= len(tokens) or tokens[i + 1][3]:
+        return False
+    following = clitic_split(tokens[i + 1][6])[1]
+    return following not in GIVEN_NAMES and (
+        following in common_words() or inflects_common_word(following)
+        or any(following.endswith(p) and len(following) - len(p) >= 3 for p in _POSSESSIVES))
+
+
+_POSSESSIVES = ("هما", "ها", "هم", "هن", "نا", "كم")
+
+
 def _hamza_mismatch(written: str, entity: Entity) -> bool:
     """The word is written with a hamza that no spelling of the name has (فأس, an axe,
     is not فاس, Fez): writers drop hamzas, they do not add them."""
@@ -658,15 +682,25 @@ def _hamza_mismatch(written: str, entity: Entity) -> bool:
 
 def _split_conjunctions(tokens, spans):
     """Tagger spans cut before a word whose و is a conjunction (تويوتا وجنرال موتورز,
-    شبعا وكفركلا are two names each)."""
+    شبعا وكفركلا are two names each; in a person, also before و and a given name or a
+    word the corpora know better without the و): (first, last, kind, whether a
+    conjunction starts it)."""
     out = []
+    counts = word_counts()
     for a, b, kind in spans:
         start = a
         for k in range(a + 1, b + 1):
-            if tokens[k][6].startswith("و") and clitic_split(tokens[k][6])[0].startswith("و"):
-                out.append((start, k - 1, kind))
+            word = tokens[k][6]
+            if not word.startswith("و") or word in GIVEN_NAMES:  # وليد، وائل are names
+                continue
+            if clitic_split(word)[0].startswith("و") or (
+                    kind == "PERS" and len(word) > 4 and tokens[k - 1][6] not in _NAME_PARTICLES
+                    and (word[1:] in GIVEN_NAMES or counts.get(word[1:], 0) > counts.get(word, 0))):
+                # inside a person, a rarer foreign name after و is the next person's too
+                # (مارك فان بومل وكلارنس سيدورف)
+                out.append((start, k - 1, kind, start > a))
                 start = k
-        out.append((start, b, kind))
+        out.append((start, b, kind, start > a))
     return out
 
 

@@ -418,9 +418,34 @@ def test_inflects_common_word(word, inflected):
     ("وقال محمود أحمدي نجاد عندما كان رئيسا", ["محمود أحمدي نجاد"]),  # a tagger name ends at a stop word
     ("وقال الروائي ابراهيم نصر الله إن الرواية", ["ابراهيم نصر الله"]),  # a given name before a short alias
     ("وقال نصر الله إن المقاومة", ["حسن نصر الله"]),  # the alias alone is the known person
+    # two persons joined by و (ANERcorp train): the second without the و
+    ("وشارك في المباراة مارك فان بومل وكلارنس سيدورف أمس.", ["مارك فان بومل", "كلارنس سيدورف"]),
+    ("والتقى محمد عباس ومحمود الزهار في غزة.", ["محمد عباس", "محمود الزهار"]),
+    ("وقال وليد جنبلاط إن", ["وليد جنبلاط"]),  # وليد is a name, not و + ليد
+    ("وأشاد مصطفي عبد الله بفوز عبد الفتاح الشهير.", ["مصطفي عبد الله", "عبد الفتاح"]),  # ب + فوز ends it
+    ("والتقى محمد بركات، أمس", ["محمد بركات"]),  # بركات is no ب + ركات
 ])
 def test_person_rules(ex, text, expected):
     assert actors(ex, text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    # علي as written is also the preposition على (Egyptian and older texts: ANERcorp train)
+    ("الذي ينعكس بشكل مباشر علي شعوبنا.", []),
+    ("لم يتم حتي الآن التعرف علي صاحبها.", []),
+    ("علي جانب آخر، أمر طارق عزيز بالانسحاب", ["طارق عزيز"]),
+    ("وقال علي حسن، إن الوفد وصل", ["علي حسن"]),  # a given name after it: the person
+    ("وقال علي جمعة، إن الفتوى صدرت", ["علي جمعة"]),
+    ("والتقى بعلي لاريجاني في طهران", ["علي لاريجاني"]),
+])
+def test_ali_before_an_ordinary_word_is_the_preposition(ex, text, expected):
+    assert actors(ex, text) == expected
+
+
+@pytest.mark.corpus
+def test_ali_as_the_preposition_in_a_corpus_sentence(ex):
+    sentence = corpus_sentence(ANT, "BB-internationalNews-977-20180815", "يطرحه علي صاحب المنزل")
+    assert not any(a.startswith("علي") for a in actors(ex, sentence)), sentence
 
 
 @pytest.mark.corpus

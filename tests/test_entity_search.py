@@ -40,6 +40,30 @@ def test_a_persons_english_family_name_names_them_unless_shared():
     assert names.lookup("assad") == [] and names.lookup("army") == []
 
 
+def test_a_saved_table_answers_as_the_one_built(tmp_path, seed_gen):
+    """The saved table is looked up by bisection over its sorted lines: every name (and a
+    name that is another's first word, الأسد / الأسد بشار) answers as the dict built from
+    the labels; a generation saved by an earlier build (one JSON object) still loads."""
+    import json
+
+    from search.entity_names import OLD_FILE
+
+    built = EntityNames.from_labels({**seed_gen.labels, "actor": {
+        **seed_gen.labels.get("actor", {}),
+        "الأسد": {"ar": "الأسد", "en": ""}, "الأسد بشار": {"ar": "الأسد بشار", "en": ""}}})
+    built.save(tmp_path)
+    saved = EntityNames.load(tmp_path)
+    assert saved.lines is not None and len(saved.lines) == len(built.table) > 50
+    assert saved.by_key == {k: [tuple(p) for p in v] for k, v in built.table.items()}
+    for key in list(built.table) + ["", "ا", "zzz", "اسد ب"]:
+        assert saved.lookup(key) == built.lookup(key)
+    assert saved.lookup("الأسد") == [("actor", "الأسد")] and saved.lookup("الأسد بشار") == [("actor", "الأسد بشار")]
+    older = tmp_path / "older"
+    older.mkdir()
+    (older / OLD_FILE).write_text(json.dumps(built.table, ensure_ascii=False), encoding="utf-8")
+    assert all(EntityNames.load(older).lookup(k) == built.lookup(k) for k in built.table)
+
+
 def _tagged(gen, facet, value) -> set[str]:
     return set(matching_ids(gen, parse_request({facet: value})))
 

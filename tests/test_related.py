@@ -1,4 +1,5 @@
 """Related forms (search/related.py): the 4-gram table and what it answers."""
+import numpy as np
 import pytest
 
 from search.related import MIN_DICE, TOP, RelatedForms, grams, weight
@@ -50,9 +51,32 @@ def test_table_of_an_index(seed_gen):
     table = seed_gen.related_forms()
     assert seed_gen.related_forms() is table
     assert len(table.terms) > 500
-    assert all(table.index[t] == i for i, t in enumerate(table.terms))
+    assert all(table.index.get(t) == i for i, t in enumerate(table.terms))
+    assert table.rows.words == sorted(table.rows.words)  # looked up by bisection, no dict built
     for stem in table.terms[::50]:
         for form, dice in table.of(stem):
             shared = len(grams(stem) & grams(form))
             assert dice == pytest.approx(2 * shared / (len(grams(stem)) + len(grams(form))))
             assert dice >= MIN_DICE and form != stem
+
+
+def test_a_table_with_grams_out_of_order_answers_the_same(tmp_path):
+    """An older build saved its grams in first-seen order: looked up through a dict then,
+    with the same answers as the sorted table."""
+    from search.related import FILES, RelatedForms
+
+    terms = sorted({"حلب", "حلبه", "حلبات", "موصل", "موصلي", "مستوي", "مستويات", "منتدي", "منتديات", "كتاب", "كتابه"})
+    table = RelatedForms.from_terms(terms)
+    table.save(tmp_path)
+    grams_file, starts_file = tmp_path / FILES[1], tmp_path / FILES[3]
+    words = grams_file.read_text(encoding="utf-8").split("\n")
+    starts = np.load(starts_file)
+    rows = [table.members[starts[r]:starts[r + 1]] for r in range(len(words))][::-1]  # reversed order
+    grams_file.write_text("\n".join(words[::-1]), encoding="utf-8")
+    np.save(starts_file, np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64))
+    np.save(tmp_path / FILES[4], np.concatenate(rows).astype(np.int32))
+    older = RelatedForms.load(tmp_path)
+    assert not older.rows._sorted
+    assert sum(bool(table.of(stem)) for stem in terms) >= 4
+    for stem in terms + ["حلبي", "منتديات"]:
+        assert older.of(stem) == table.of(stem)

@@ -120,6 +120,8 @@ def _search(args) -> int:
     params = {"q": args.query, "per_page": str(args.limit), "page": str(args.page), "sort": args.sort,
               "from": args.date_from or "", "to": args.date_to or "",
               "entities": "off" if args.words_only else "on", "correct": "off" if args.literal else "on"}
+    if not args.json:
+        params["facet_size"] = "0"  # the text output shows no facets: they are not counted
     for facet in FACET_NAMES:
         params[facet] = getattr(args, facet) or []
     option = {"per_page": "--limit", "page": "--page", "sort": "--sort", "from": "--from", "to": "--to"}

@@ -1,8 +1,10 @@
 """Open index generations for reading and follow the ``current`` link across rebuilds."""
 from __future__ import annotations
 
+import json
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +39,7 @@ class Generation:
     path: Path
     store: Storage
     facets: dict[str, FacetTable]
-    labels: dict[str, dict[str, dict[str, str]]]
+    labels: Mapping[str, dict[str, dict[str, str]]]  # store.Labels: a facet read on first use
     dates: np.ndarray  # int64 seconds per doc number; -1 = unknown (sort by date)
     lengths: dict[str, np.ndarray] = field(default_factory=dict)  # field -> length per doc (BM25)
     build: dict = field(default_factory=dict)
@@ -198,7 +200,7 @@ def open_generation(path: Path, tables: bool = True) -> Generation:
         path=path,
         store=storage,
         facets=facets,
-        labels=store.read_json(path, store.LABELS_FILE),
+        labels=store.Labels(path),
         dates=dates,
         lengths=lengths,
         build=store.read_json(path, store.BUILD_FILE),
@@ -217,6 +219,9 @@ def save_tables(path: Path, labels: dict) -> None:
     try:
         for name, table in gen.facets.items():
             table.save(path, name)
+        for name in FACET_NAMES:
+            store.fresh_file(path / store.facet_labels_file(name)).write_text(
+                json.dumps(labels.get(name, {}), ensure_ascii=False), encoding="utf-8")
         arrays = [("dates", gen.dates), *((f"length-{f}", a) for f, a in gen.lengths.items())]
         if gen.order is not None:
             arrays.append(("order", gen.order))

@@ -116,6 +116,31 @@ def test_published_tables_equal_what_the_postings_give(halves):
         assert mapped.entity_names().by_key == EntityNames.from_labels(computed.labels).by_key
 
 
+def test_labels_are_read_a_facet_at_a_time(halves, tmp_path):
+    """A generation's labels are published per facet too: a hit's outlet label reads the
+    outlets' alone; an earlier build without those files gives the same from labels.json."""
+    import json
+    import shutil
+
+    from search import store
+    from search.index import open_generation
+    from search.schema import FACET_NAMES
+
+    _base, _report, added, full = halves
+    whole = json.loads((full.path / store.LABELS_FILE).read_text(encoding="utf-8"))
+    gen = open_generation(full.path)
+    outlet = next(iter(whole["outlet"]))
+    assert gen.label("outlet", outlet) == whole["outlet"][outlet]
+    assert gen.labels._whole is None and set(gen.labels._facets) == {"outlet"}
+    assert dict(gen.labels.items()) == whole and set(whole) == set(FACET_NAMES)
+    older = tmp_path / "older"
+    shutil.copytree(full.path, older)
+    for facet in FACET_NAMES:
+        (older / store.facet_labels_file(facet)).unlink()
+    old_gen = open_generation(older)
+    assert all(old_gen.labels[f] == whole[f] for f in FACET_NAMES) and old_gen.labels.get("nope") is None
+
+
 def test_a_server_swaps_in_a_new_generation_only_when_it_is_warm(tmp_path, seeds_dir, monkeypatch):
     import threading
 

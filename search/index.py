@@ -95,10 +95,12 @@ class Generation:
         return self._related
 
     def warm(self) -> None:
-        """Load what the first queries need (related forms, entity names, the date
+        """Load what the first queries need (related forms, entity names, labels, the date
         buckets, the speller's build) before the generation serves (``IndexHandle``)."""
         self.related_forms()
         self.entity_names()
+        for facet in FACET_NAMES:  # each facet's labels, read on first use (``store.Labels``)
+            self.labels.get(facet)
         self.date_keys().keys("month")
         for docnum in self.store.segment_starts():  # opens each segment's stored-field columns
             self.store.stored(docnum)

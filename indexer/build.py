@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
 import json
 import os
 import queue
@@ -28,7 +27,7 @@ from search.arabic import ANALYSIS_VERSION
 from search.codec import GroupedPostings
 from search.index import TABLE_PREFIXES, save_tables
 from search.sharded import is_sharded, save_manifest, shard_name, shard_of
-from search.schema import FACET_NAMES, FACET_SEP, IndexCodec, build_schema
+from search.schema import FACET_NAMES, FACET_SEP, IndexCodec, build_schema, key_hash
 
 MAX_REPORTED = 50
 
@@ -93,20 +92,16 @@ def record_keys(rec: Record) -> tuple[bytes, bytes, bytes]:
     never compared, hashes to zeros. A body is compared only within one known outlet and
     only when long enough to mean something: without an outlet, nothing says it is the
     same source re-publishing (ARCD holds one Wikipedia paragraph under two articles)."""
-    id_key = _hash(rec.id)
+    id_key = key_hash(rec.id)
     url = rec.url.strip().rstrip("/")
-    url_key = _hash(url) if url else _ZERO
+    url_key = key_hash(url) if url else _ZERO
     body_key = _ZERO
     if rec.outlet and len(rec.body) > 200:
-        body_key = _hash(rec.outlet.lower() + "\0" + " ".join(rec.body.split()))
+        body_key = key_hash(rec.outlet.lower() + "\0" + " ".join(rec.body.split()))
     return id_key, url_key, body_key
 
 
 _ZERO = bytes(16)
-
-
-def _hash(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 class Deduper:

@@ -1,6 +1,7 @@
 """The index schema and the one list of facet definitions."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from whoosh.codec.whoosh3 import W3Codec
@@ -103,7 +104,13 @@ class IndexCodec(W3Codec):
         return GroupedFieldWriter(self, storage, segment)
 
 
-KEYS_BYTES = 48  # three 16-byte hashes
+KEYS_BYTES = 48  # three 16-byte hashes (``key_hash``)
+
+
+def key_hash(text: str) -> bytes:
+    """The 16-byte hash of an id, URL or body in the ``keys`` column, and what routes an id
+    to its shard (``search.sharded.shard_of``)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def build_schema() -> Schema:

@@ -24,7 +24,6 @@ and the answer is flagged partial.
 """
 from __future__ import annotations
 
-import hashlib
 import heapq
 import json
 import logging
@@ -44,7 +43,7 @@ from search.facets import DayCounts, histogram_of_days, top_counts
 from search.index import Generation, open_generation
 from search.postings import CorpusStats, local_stats
 from search.related import RelatedForms
-from search.schema import FACETS, SCORE_GROUPS, build_schema
+from search.schema import FACETS, SCORE_GROUPS, build_schema, key_hash
 from search.spelling import MIN_DOCS, SMALL_INDEX, Speller
 
 MANIFEST = "shards.json"
@@ -58,8 +57,7 @@ def shard_name(k: int) -> str:
 def shard_of(doc_id: str, shards: int) -> int:
     """The shard an article goes to: a hash of its id alone, so an id lands in the same
     shard in every build, whatever else the archive holds."""
-    digest = hashlib.blake2b(doc_id.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    return int.from_bytes(digest[8:16], "big") % shards
+    return int.from_bytes(key_hash(doc_id)[8:16], "big") % shards
 
 
 def is_sharded(path: Path) -> bool:

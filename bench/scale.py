@@ -27,6 +27,7 @@ os.environ.update(RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_AUTH_MODE="disabled
 
 from bench.growth import ALL, BENCH, CORPUS, ROOT, SHARED, build, records, synthetic  # noqa: E402
 from bench.speed import http  # noqa: E402
+from search.sharded import comparable  # noqa: E402
 
 
 def _proc_table() -> dict[int, tuple[int, str, int]]:
@@ -62,12 +63,6 @@ def node_memory() -> dict[int, int]:
                 total += table.get(p, (0, "", 0))[2]
                 stack += children.get(p, [])
             out[pid] = total // 1024
-    return out
-
-
-def comparable(result: dict) -> dict:
-    out = {k: v for k, v in result.items() if k not in ("took_ms", "shards", "partial")}
-    out["hits"] = [(h["id"], h["score"]) for h in result["hits"]]
     return out
 
 

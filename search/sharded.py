@@ -60,6 +60,15 @@ def shard_of(doc_id: str, shards: int) -> int:
     return int.from_bytes(key_hash(doc_id)[8:16], "big") % shards
 
 
+def comparable(result: dict) -> dict:
+    """What an answer must keep however the archive is split (all but the timing and the
+    shards' report): how tests and ``make bench-scale`` compare a sharded answer with one
+    index's."""
+    out = {k: v for k, v in result.items() if k not in ("took_ms", "shards", "partial")}
+    out["hits"] = [(h["id"], h["score"], h["snippet"], h["places"], h["actors"]) for h in result["hits"]]
+    return out
+
+
 def is_sharded(path: Path) -> bool:
     """Whether the generation at ``path`` is sharded (has a manifest)."""
     return (Path(path) / MANIFEST).is_file()

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from search.sharded import comparable  # noqa: F401 - what the sharded tests compare
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("MIRSAD_SHARED", ROOT.parent / "shared")).resolve()
 CORPUS = SHARED / "corpus"
@@ -133,10 +135,4 @@ def bench_queries() -> list[str]:
     lines = shared_path("bench", "queries.txt").read_text(encoding="utf-8").splitlines()
     return [q.strip() for q in lines if q.strip() and not q.startswith("#")]
 
-
-def comparable(result: dict) -> dict:
-    """An answer without what may differ between two runs (timing, the shards' report)."""
-    out = {k: v for k, v in result.items() if k not in ("took_ms", "shards", "partial")}
-    out["hits"] = [(h["id"], h["score"], h["snippet"], h["places"], h["actors"]) for h in result["hits"]]
-    return out
 

@@ -272,6 +272,13 @@ def _load_tables(path: Path, doc_count: int):
     return facets, dates, lengths
 
 
+def _close_quietly(gen) -> None:
+    try:
+        gen.close()
+    except Exception:  # noqa: BLE001 - closing what no longer serves: nothing to report to
+        pass
+
+
 class IndexHandle:
     """The current generation of an index directory, reopened when a rebuild swaps it.
 
@@ -286,9 +293,14 @@ class IndexHandle:
     in when ready: no request waits for a generation to open.
     """
 
+    # A generation swapped out is closed this long after (its files unmapped, in Ray mode its
+    # actors stopped): longer than any request, export or document page holds it.
+    RETIRE_S = 600.0
+
     def __init__(self, index_dir: Path | str, warm: bool = False, opener=None):
         self.index_dir = Path(index_dir)
         self.warm = warm
+        self.retire_after = self.RETIRE_S
         self.open = opener or open_generation  # a generation's path -> the generation (``search.cluster``'s in Ray mode)
         self._warming: str | None = None  # the target a thread is opening
         self._gen: Generation | None = None
@@ -333,6 +345,7 @@ class IndexHandle:
                         raise  # nothing served yet: the reason, as it is
                     self._failed, self.error = target, str(exc)
                 else:
+                    self._retire(self._gen)
                     self._gen, self._target, self._failed, self.error = gen, target, None, None
                     return gen
             if self._gen is None:
@@ -358,8 +371,18 @@ class IndexHandle:
                 self._failed, self.error, self._warming = target, str(exc), None
             return
         with self._lock:
+            self._retire(self._gen)
             self._gen, self._target, self._failed, self.error = gen, target, None, None
             self._warming = None
+
+    def _retire(self, gen: Generation | None) -> None:
+        """Close a generation that no longer serves once ``retire_after`` has passed, so a
+        server that sees daily rebuilds does not keep every generation it ever opened."""
+        if gen is None:
+            return
+        timer = threading.Timer(self.retire_after, _close_quietly, args=(gen,))
+        timer.daemon = True
+        timer.start()
 
     def _fallback(self, exclude: set) -> Generation | None:
         """The newest other generation of the directory that opens intact, or None."""

@@ -170,6 +170,32 @@ def test_a_server_swaps_in_a_new_generation_only_when_it_is_warm(tmp_path, seeds
     assert new is not old and new.live_count == old.live_count + 1 and ids_for_query(new, "إدلب")
 
 
+def test_a_generation_swapped_out_is_closed_after_a_while(tmp_path, seeds_dir, monkeypatch):
+    """In Ray mode closing stops a generation's actors, here it unmaps its files: a server
+    that sees rebuilds does not keep every generation it opened, and never closes one
+    that still serves."""
+    import search.index as index_module
+
+    index_dir = tmp_path / "ix"
+    build_index([seeds_dir], index_dir, progress=False)
+    closed = []  # ids of the generations closed
+    real_close = index_module.Generation.close
+    monkeypatch.setattr(index_module.Generation, "close", lambda gen: (closed.append(id(gen)), real_close(gen)))
+    handle = IndexHandle(index_dir)
+    handle.retire_after = 0.2
+    old = handle.get()
+    time.sleep(0.4)
+    assert id(old) not in closed  # the one serving stays open
+    build_index([seeds_dir], index_dir, progress=False)  # (a build closes generations of its own)
+    new = handle.get()
+    assert new is not old and id(old) not in closed  # not at once: a request may still hold it
+    for _ in range(100):
+        if id(old) in closed:
+            break
+        time.sleep(0.05)
+    assert id(old) in closed and id(new) not in closed and handle.get() is new and ids_for_query(new, "إدلب")
+
+
 def test_add_replaces_ids_and_checks_duplicates_against_the_whole_index(tmp_path):
     recs = [{"id": "a", "title": "حلب", "body": "خبر عن حلب والموصل", "url": "http://x/a"},
             {"id": "b", "title": "إدلب", "body": "خبر عن إدلب", "url": "http://x/b"}]

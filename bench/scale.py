@@ -7,7 +7,8 @@ the same answer (total, relaxed, facets, histogram, top 20 in order), and measur
 through the page's API (``/api/search`` over HTTP on 127.0.0.1): ``mirsad serve`` of the
 one index, and ``mirsad serve --ray`` with the shards' actors on the cluster.
 ``--synthetic N`` builds from N articles made from all shared corpora (distinct ids and
-bodies; 250,000 in the README) instead of the bench corpora. Peak memory per node is the
+bodies; 250,000 in the README) instead of the bench corpora; ``--reuse SINGLE SHARDED``
+compares and serves two index directories already built. Peak memory per node is the
 largest sum of the resident memory of a raylet's process tree seen while building.
 """
 from __future__ import annotations
@@ -87,10 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shards", type=int, default=4, help="shards (default: %(default)s)")
     parser.add_argument("--nodes", type=int, default=2, help="nodes of the local cluster (default: %(default)s)")
     parser.add_argument("--replicas", type=int, default=1, help="actors a shard when serving (default: %(default)s)")
+    parser.add_argument("--reuse", nargs=2, type=Path, metavar=("SINGLE", "SHARDED"),
+                        help="compare and serve these two index directories instead of building them")
     parser.add_argument("--report", help="where the JSON goes (default: bench/results/scale.json, "
                         "scale-N.json with --synthetic N)")
     args = parser.parse_args(argv)
-    args.report = args.report or f"bench/results/scale{f'-{args.synthetic}' if args.synthetic else ''}.json"
+    args.report = args.report or f"bench/results/scale{f'-{args.synthetic}' if args.synthetic else ''}{'-reused' if args.reuse else ''}.json"
     import ray
     from ray.cluster_utils import Cluster
 
@@ -101,13 +104,17 @@ def main(argv: list[str] | None = None) -> int:
     Path("/tmp/ray").mkdir(exist_ok=True)
     cluster = None
     try:
-        if args.synthetic:
+        single, sharded = args.reuse or (work / "single", work / "sharded")
+        if args.reuse:
+            sources = []
+        elif args.synthetic:
             sources = [synthetic(records(ALL), args.synthetic, work / "synthetic.jsonl.gz")]
         else:
             sources = [CORPUS / name for name in BENCH]
-        result: dict = {"articles": args.synthetic or "bench corpora", "shards": args.shards, "nodes": args.nodes,
-                        "cpus": os.cpu_count()}
-        result["single"] = build(sources, work / "single", procs=2)
+        result: dict = {"articles": str(single) if args.reuse else args.synthetic or "bench corpora",
+                        "shards": args.shards, "nodes": args.nodes, "cpus": os.cpu_count()}
+        if not args.reuse:
+            result["single"] = build(sources, single, procs=2)
 
         cluster = Cluster(initialize_head=True, head_node_args={"node_ip_address": "127.0.0.1", "num_cpus": 1,
                                                                 "temp_dir": temp, "include_dashboard": False})
@@ -122,29 +129,30 @@ def main(argv: list[str] | None = None) -> int:
                 for pid, mb in node_memory().items():
                     into[pid] = max(into.get(pid, 0), mb)
 
-        threading.Thread(target=sample, args=(peaks, done), daemon=True).start()
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, str(ROOT / "mirsad.py"), "index", *map(str, sources), "--index",
-                        str(work / "sharded"), "--shards", str(args.shards), "--ray", cluster.address, "--procs", "1",
-                        "--quiet"], check=True, cwd=ROOT, stderr=subprocess.DEVNULL)
-        wall = time.perf_counter() - t0
-        done.set()
-        gen = (work / "sharded" / "current").resolve()
-        size = sum(f.stat().st_size for f in gen.rglob("*") if f.is_file())
-        shard_sizes = {d.name: round(sum(f.stat().st_size for f in d.rglob("*") if f.is_file()) / 2**20, 1)
-                       for d in sorted(gen.iterdir()) if d.is_dir()}
-        docs = json.loads((gen / "shards.json").read_text())["documents"]
-        result["sharded"] = {"docs": docs, "wall_s": round(wall, 1), "docs_per_s": round(docs / wall, 1),
-                             "peak_node_mb": sorted(peaks.values(), reverse=True), "index_mb": round(size / 2**20, 1),
-                             "shard_mb": shard_sizes}
-        result["compare"] = compare(work / "single", work / "sharded", queries)
+        if not args.reuse:
+            threading.Thread(target=sample, args=(peaks, done), daemon=True).start()
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, str(ROOT / "mirsad.py"), "index", *map(str, sources), "--index",
+                            str(sharded), "--shards", str(args.shards), "--ray", cluster.address, "--procs", "1",
+                            "--quiet"], check=True, cwd=ROOT, stderr=subprocess.DEVNULL)
+            wall = time.perf_counter() - t0
+            done.set()
+            gen = (sharded / "current").resolve()
+            size = sum(f.stat().st_size for f in gen.rglob("*") if f.is_file())
+            shard_sizes = {d.name: round(sum(f.stat().st_size for f in d.rglob("*") if f.is_file()) / 2**20, 1)
+                           for d in sorted(gen.iterdir()) if d.is_dir()}
+            docs = json.loads((gen / "shards.json").read_text())["documents"]
+            result["sharded"] = {"docs": docs, "wall_s": round(wall, 1), "docs_per_s": round(docs / wall, 1),
+                                 "peak_node_mb": sorted(peaks.values(), reverse=True),
+                                 "index_mb": round(size / 2**20, 1), "shard_mb": shard_sizes}
+        result["compare"] = compare(single, sharded, queries)
         by_single: dict = {}
         by_ray: dict = {}
-        result["search_single"] = http(work / "single", queries, clients=4, workers=3, rounds=2, answers=by_single)
+        result["search_single"] = http(single, queries, clients=4, workers=3, rounds=2, answers=by_single)
         serving: dict[int, int] = {}
         served = threading.Event()
         threading.Thread(target=sample, args=(serving, served), daemon=True).start()
-        result["search_ray"] = http(work / "sharded", queries, clients=4, workers=1, rounds=2,
+        result["search_ray"] = http(sharded, queries, clients=4, workers=1, rounds=2,
                                     extra=("--ray", cluster.address, "--replicas", str(args.replicas)),
                                     answers=by_ray)
         served.set()

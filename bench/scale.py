@@ -77,8 +77,10 @@ def compare(single_dir: Path, sharded_dir: Path, queries: list[str]) -> dict:
     differ = []
     for q in queries:
         req = parse_request({"q": q})
-        if comparable(answer(a, req)[0]) != comparable(answer(b, req)[0]):
-            differ.append(q)
+        one, split = comparable(answer(a, req)[0]), comparable(answer(b, req)[0])
+        if one != split:  # the query and what differs (a budget cut shows as timed_out)
+            differ.append({"q": q, "keys": sorted(k for k in one.keys() | split.keys() if one.get(k) != split.get(k)),
+                           "timed_out": [one.get("timed_out"), split.get("timed_out")]})
     return {"queries": len(queries), "same_answer": len(queries) - len(differ), "differ": differ[:20]}
 
 

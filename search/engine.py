@@ -619,7 +619,9 @@ def answer(gen: Generation, req: SearchRequest) -> tuple[dict, SearchRequest]:
     parameters of the literal query, ``correct=off``). Returns the answer and the request
     it answers (the corrected one, if so): the API, the page and the CLI call this."""
     t0 = clock()
-    gen.speller()  # starts building it, if need be, so it is ready when a query finds nothing
+    # No speller is started here for a query that may find something: loading it in a thread
+    # holds the GIL for seconds (a CLI call's one query took 2.9 s instead of 0.1); servers load
+    # it before they serve (web.app, Generation.warm), and ``suggest`` starts it otherwise.
     result = run_search(gen, req, t0)
     suggestion, literal = None, None
     if req.q and result["total"] == 0:

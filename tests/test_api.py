@@ -157,7 +157,7 @@ def test_health(client):
 
 def test_no_results_suggests_a_spelling(corpus_client):
     gen = corpus_client.application.extensions["mirsad"].get()
-    gen.speller(wait=True)  # built in the background from the first search on
+    gen.speller(wait=True)  # built in the background from the first search that finds nothing on
     doc = get(corpus_client, "/api/search?q=السعوديهة&correct=off")
     assert doc["total"] == 0 and doc["suggestion"] and doc["corrected"] is None
     assert get(corpus_client, "/api/search?q=" + doc["suggestion"])["total"] > 0

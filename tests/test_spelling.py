@@ -71,6 +71,22 @@ def test_no_suggestion_while_the_speller_is_built(corpus_index):
     assert suggest(gen, "السعوديهة", time.perf_counter() + 2)[0]
 
 
+def test_a_query_that_finds_something_starts_no_speller(corpus_index):
+    """One CLI call's query is not slowed by the speller's load in a thread (it holds the
+    GIL for seconds): only a query that finds nothing starts it."""
+    from search.engine import answer, parse_request
+    from search.index import IndexHandle
+
+    import search.index
+
+    gen = IndexHandle(corpus_index).get()
+    search.index._SPELLERS.pop(gen.path.name, None)
+    assert answer(gen, parse_request({"q": "السعودية"}))[0]["total"] > 0
+    assert gen._speller_thread is None
+    assert answer(gen, parse_request({"q": "السعوديهة"}))[0]["total"] == 0
+    assert gen._speller_thread is not None
+
+
 def test_a_small_index_suggests_from_every_word(seed_index):
     """Five seed articles: a word seen in one of them is all there is."""
     from search.index import IndexHandle

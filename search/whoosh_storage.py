@@ -40,9 +40,12 @@ class _View:
         return out
 
     def readline(self, size: int | None = -1) -> bytes:
-        rest = self._buf[self._pos:] if size is None or size < 0 else self._buf[self._pos:self._pos + size]
-        cut = bytes(rest).find(b"\n")
-        return self.read(len(rest) if cut < 0 else cut + 1)
+        end = len(self._buf) if size is None or size < 0 else min(self._pos + size, len(self._buf))
+        for k in range(self._pos, end, 4096):  # a chunk at a time: no copy of the rest of the file
+            cut = bytes(self._buf[k:min(k + 4096, end)]).find(b"\n")
+            if cut >= 0:
+                return self.read(k + cut + 1 - self._pos)
+        return self.read(end - self._pos)
 
     def __iter__(self) -> Iterator[bytes]:
         while line := self.readline():

@@ -194,3 +194,24 @@ def test_opening_an_index_copies_no_segment_file(corpus_index, monkeypatch):
     for word, _count in common:
         for got, want in zip(view.postings("body", word), copy.postings("body", word)):
             assert got.size > 0 and (got == want).all()
+
+
+@pytest.mark.parametrize("calls", [
+    [("readline",), ("readline",), ("read", 3), ("readline", 2), ("tell",)],
+    [("seek", -4, 2), ("read",), ("seek", 0), ("readline",), ("seek", 2, 1), ("read", 5000)],
+    [("read", 7), ("readline",), ("readline",), ("readline",), ("read",)],
+])
+def test_a_view_reads_as_a_bytes_file(calls):
+    """What Whoosh may call on a segment's file reads the same through the view as through
+    the BytesIO it replaces (lines longer than the view's 4 KB chunks too)."""
+    import io
+
+    from search.whoosh_storage import _View
+
+    data = b"alpha\nbeta\n" + b"x" * 10000 + b"\n\nlast"
+    view, ref = _View(memoryview(data)), io.BytesIO(data)
+    for name, *args in calls:
+        assert getattr(view, name)(*args) == getattr(ref, name)(*args), (name, args)
+    view.seek(0)
+    ref.seek(0)
+    assert list(view) == list(ref)

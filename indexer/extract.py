@@ -662,7 +662,7 @@ def _preposition_ali(tokens, i: int) -> bool:
     an ordinary word follows: one of the corpora's commonest, an inflection of one, or a
     word with a possessive pronoun (شعوبنا), and no given name (علي حسن، علي جمعة stay
     persons)."""
-    if tokens[i][4] != "علي" or i + 1 >= len(tokens) or tokens[i + 1][3]:
+    if strip_marks(tokens[i][4]) != "علي" or i + 1 >= len(tokens) or tokens[i + 1][3]:
         return False
     following = clitic_split(tokens[i + 1][6])[1]
     return following not in GIVEN_NAMES and (

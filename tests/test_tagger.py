@@ -433,6 +433,7 @@ def test_person_rules(ex, text, expected):
     # علي as written is also the preposition على (Egyptian and older texts: ANERcorp train)
     ("الذي ينعكس بشكل مباشر علي شعوبنا.", []),
     ("لم يتم حتي الآن التعرف علي صاحبها.", []),
+    ("لم يتم التعرف عَلي صاحبها.", []),  # written with its marks
     ("علي جانب آخر، أمر طارق عزيز بالانسحاب", ["طارق عزيز"]),
     ("وقال علي حسن، إن الوفد وصل", ["علي حسن"]),  # a given name after it: the person
     ("وقال علي جمعة، إن الفتوى صدرت", ["علي جمعة"]),

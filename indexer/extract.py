@@ -402,11 +402,7 @@ class Extractor:
                     j = end
             taken[i:j + 1] = [True] * (j + 1 - i)
             out.append(mention)
-        person_ends = {b for _a, b, kind in tagged if kind == "PERS"}
         for a, b, kind, after_conjunction in _split_conjunctions(tokens, tagged):
-            if kind == "PERS" and a - 1 in person_ends and not tokens[a][3] and tokens[a][6].startswith("و") \
-                    and tokens[a][6] not in GIVEN_NAMES:
-                after_conjunction = True  # مارك فان بومل وكلارنس سيدورف: two persons, the و between them
             while a <= b and tokens[b][6] in _NAME_STOP:  # محمود أحمدي نجاد عندما: a name ends at a stop word
                 b -= 1
             if a > b or any(taken[a:b + 1]) or (kind == "PERS" and (_named_after(tokens, a) or _preposition_ali(tokens, a))):
@@ -684,11 +680,16 @@ def _split_conjunctions(tokens, spans):
     """Tagger spans cut before a word whose و is a conjunction (تويوتا وجنرال موتورز,
     شبعا وكفركلا are two names each; in a person, also before و and a given name or a
     word the corpora know better without the و): (first, last, kind, whether a
-    conjunction starts it)."""
+    conjunction starts it). A person right after another, its first word with و, starts
+    with the conjunction too (مارك فان بومل | وكلارنس سيدورف, two tagger spans)."""
     out = []
     counts = word_counts()
+    person_ends = {b for _a, b, kind in spans if kind == "PERS"}
     for a, b, kind in spans:
         start = a
+        first = tokens[a][6]
+        joined = (kind == "PERS" and a - 1 in person_ends and not tokens[a][3] and first.startswith("و")
+                  and first not in GIVEN_NAMES)
         for k in range(a + 1, b + 1):
             word = tokens[k][6]
             if not word.startswith("و") or word in GIVEN_NAMES:  # وليد، وائل are names
@@ -698,9 +699,9 @@ def _split_conjunctions(tokens, spans):
                     and (word[1:] in GIVEN_NAMES or counts.get(word[1:], 0) > counts.get(word, 0))):
                 # inside a person, a rarer foreign name after و is the next person's too
                 # (مارك فان بومل وكلارنس سيدورف)
-                out.append((start, k - 1, kind, start > a))
+                out.append((start, k - 1, kind, start > a or joined))
                 start = k
-        out.append((start, b, kind, start > a))
+        out.append((start, b, kind, start > a or joined))
     return out
 
 

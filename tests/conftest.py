@@ -24,7 +24,7 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 # Written forms the search must conflate (issue 2, "must hold").
 VARIANT_FORMS = ["بالموصل", "والموصل", "للموصل", "الموصل", "إدلب", "ادلب", "بإدلب", "حماة", "حماه",
                  "مستشفى", "مستشفي", "المعارضة", "٢٠١٤", "2014", "اللاجئين", "اللاجئون", "لاجئ",
-                 "حلبة", "حلب", "وصل"]
+                 "حلبة", "حلب", "وصل", "الداعشي", "داعشية", "الدواعش"]
 
 
 def shared_path(*parts: str) -> Path:

@@ -84,6 +84,25 @@ def test_a_query_naming_an_entity_finds_its_tagged_documents(corpus_gen, query, 
     assert all(e["filter_url"].startswith("/api/search?") for e in doc["entities"])
 
 
+def test_the_name_and_its_filter_agree_outlet_by_outlet(corpus_gen):
+    """A reader comparing outlets by typing داعش sees what the actor filter shows: the
+    articles that only write the adjective or the plural (خلية داعشية، الدواعش), which
+    the stemmer joins to the name, are tagged with the group too."""
+    tagged = _tagged(corpus_gen, "actor", "داعش")
+    words = set(matching_ids(corpus_gen, parse_request({"q": "داعش", "entities": "off"})))
+    found = set(matching_ids(corpus_gen, parse_request({"q": "داعش"})))
+    assert len(tagged) >= 50 and tagged <= found
+    assert len(words - tagged) <= 0.05 * len(tagged)
+    outlets = run_search(corpus_gen, parse_request({"actor": "داعش", "facet_size": "100"}))["facets"]["outlet"]
+    compared = 0
+    for v in outlets:
+        if v["count"] >= 10:
+            by_words = len(matching_ids(corpus_gen, parse_request({"q": "داعش", "outlet": v["value"]})))
+            assert abs(by_words - v["count"]) <= 0.05 * v["count"], v["value"]
+            compared += 1
+    assert compared >= 2
+
+
 def test_entities_off_searches_the_words_only(corpus_gen):
     words = run_search(corpus_gen, parse_request({"q": "Mosul", "entities": "off"}))
     named = run_search(corpus_gen, parse_request({"q": "Mosul"}))

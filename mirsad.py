@@ -138,7 +138,7 @@ def _search(args) -> int:
                 sys.stdout.write(line.lstrip("\ufeff") if args.csv else line)
             return 0
         result = search_document(gen, req)
-        if result["total"] == 0 and req.q and result["suggestion"] is None:
+        if (result["total"] == 0 or result["relaxed"]) and req.q and result["suggestion"] is None:
             gen.speller(wait=True)  # a server builds it beforehand; one command waits for it
             result = search_document(gen, req)
     except BadRequest as exc:
@@ -151,7 +151,9 @@ def _search(args) -> int:
     noun = "result" if result["total"] == 1 else "results"
     print(f"{result['total']:,} {noun} ({result['took_ms']} ms){' — no document has every word; showing any word' if result['relaxed'] else ''}")
     if result["corrected"]:
-        print(f"no results for {result['corrected']['from']}: showing {result['query']} (--literal for the query as written)")
+        literal = result["corrected"]["from"]
+        missing = f"no document has every word of {literal}" if result["corrected"]["relaxed"] else f"no results for {literal}"
+        print(f"{missing}: showing {result['query']} (--literal for the query as written)")
     elif result["suggestion"]:
         print(f"did you mean: {result['suggestion']}")
     if result["entities"]:

@@ -22,7 +22,7 @@ from whoosh import index as whoosh_index
 from indexer.extract import Extractor
 from indexer.clean import parse_date
 from indexer.sources import Problem, Record, estimate_records, inventory, printable_path, read_sources
-from search import store
+from search import frequent_postings, store
 from search.arabic import ANALYSIS_VERSION
 from search.codec import GroupedPostings
 from search.index import TABLE_PREFIXES, save_tables
@@ -446,7 +446,14 @@ class SegmentBuilder:
         # On an error, no writer.cancel() here: it would delete the temporary folder all
         # writers share. The parent cancels, and build_index removes the whole build.
         if self.writer is not None:
-            self.segments.append(self.writer._finalize_segment())
+            segment = self.writer._finalize_segment()
+            self.segments.append(segment)
+            # the frequent terms' postings, as the codec's field writer wrote them (when it
+            # did not, publishing reads them from the segment)
+            frequent = getattr(self.writer.fieldwriter, "frequent", None)
+            if frequent is not None:
+                frequent_postings.save(Path(self.build_dir), segment.segment_id(), frequent)
+                self.writer.fieldwriter.frequent = None
             # the written postings go now: the writer sits in reference cycles that the
             # build's raised GC thresholds would keep alive beside the next segment's
             self.writer.pool.cleanup()

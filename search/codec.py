@@ -15,6 +15,8 @@ import zlib
 from array import array
 from pickle import dumps
 
+import numpy as np
+
 from whoosh.codec import whoosh3
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter
 from whoosh.system import pack_int, pack_ushort
@@ -49,7 +51,13 @@ class GroupedPostings:
 
 
 class GroupedFieldWriter(W3FieldWriter):
-    """Whoosh's W3 field writer, with a one-pass path for ``GroupedPostings``."""
+    """Whoosh's W3 field writer, with a one-pass path for ``GroupedPostings``.
+
+    That path also keeps the doc numbers and weights of the frequent terms it writes
+    (``frequent``: what ``search.frequent_postings`` saves beside the segment), read off
+    the blocks as they are made instead of from the postings again."""
+
+    frequent: list | None = None  # (field, term, doc numbers, weights), after add_postings
 
     def add_postings(self, schema, lengths, items):
         # Whoosh's path for what this one does not write: per-block length statistics,
@@ -59,19 +67,29 @@ class GroupedFieldWriter(W3FieldWriter):
                 or self._codec._inlinelimit > 1
                 or type(self._codec).postings_writer is not whoosh3.W3Codec.postings_writer):
             return super().add_postings(schema, lengths, items)
+        from search import frequent_postings  # noqa: PLC0415 - it imports search.schema, which imports this module
+
         codec = self._codec
         limit, level = codec._blocklimit, codec._compression
         postfile, tindex = self._postfile, self._tindex
         offset = postfile.tell()
+        self.frequent = frequent = []
         for fieldname in sorted(items.fields):
             fieldobj = schema[fieldname]
             self.start_field(fieldname, fieldobj)
             fixed = fieldobj.format.fixed_value_size()
             prefix = pack_ushort(self._fieldid)
             terms = items.fields[fieldname]
+            keep = fieldname in frequent_postings.FIELDS
             for term in sorted(terms):
                 postings = terms[term]
-                blocks, weight, maxweight = _term_blocks(postings, limit, level, fixed)
+                if keep and len(postings) > frequent_postings.MIN_POSTINGS:
+                    ids, weights = [], array("f")
+                    blocks, weight, maxweight = _term_blocks(postings, limit, level, fixed, ids, weights)
+                    frequent.append((fieldname, term.decode("utf-8"), np.array(ids, dtype=np.int32),
+                                     np.frombuffer(weights, dtype=np.float32)))
+                else:
+                    blocks, weight, maxweight = _term_blocks(postings, limit, level, fixed)
                 tindex.add(prefix + term, _TERMINFO.pack(
                     0, weight, len(postings), 0, _NO_MAXLENGTH, maxweight, postings[0][2],
                     postings[-1][2], offset, len(blocks)))
@@ -80,9 +98,11 @@ class GroupedFieldWriter(W3FieldWriter):
             self.finish_field()
 
 
-def _term_blocks(postings: list[tuple], limit: int, level: int, fixed: int | None) -> tuple[bytes, float, float]:
+def _term_blocks(postings: list[tuple], limit: int, level: int, fixed: int | None,
+                 ids_out: list | None = None, weights_out: array | None = None) -> tuple[bytes, float, float]:
     """(a term's postings as ``W3PostingsWriter`` writes them, their total weight and
-    their highest weight, as its ``W3TermInfo`` sums them)."""
+    their highest weight, as its ``W3TermInfo`` sums them). ``ids_out`` and
+    ``weights_out``, when given, receive every posting's doc number and stored weight."""
     n = len(postings)
     if n == 1:  # most terms of a segment: the same bytes without the lists
         _, _, docnum, raw, value = postings[0]
@@ -106,6 +126,9 @@ def _term_blocks(postings: list[tuple], limit: int, level: int, fixed: int | Non
         ids = [p[2] for p in block]
         raw = [p[3] for p in block]
         weights = array("f", raw)  # Whoosh buffers weights as 32-bit floats
+        if ids_out is not None:
+            ids_out += ids
+            weights_out.extend(weights)
         total_weight += sum(weights)
         top = max(raw)
         block_max = top if top > 0 else 0

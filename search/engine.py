@@ -27,6 +27,7 @@ from search.facets import date_histogram
 from search.parameters import (INTERVALS, MAX_EXPORT, MAX_FACET_SIZE, MAX_FILTER_VALUES,
                                MAX_PAGE, MAX_PER_PAGE, SEARCH_PARAM_NAMES, SEARCH_PARAMS, SORTS, SWITCH)
 from search.snippets import highlight, snippet
+from search.spelling import min_docs
 
 TIME_BUDGET_S = 2.0
 clock = time.perf_counter  # every deadline check reads this (a test swaps in a clock it drives)
@@ -393,9 +394,20 @@ def _names(gen: Generation, named: list[tuple[str, str]]) -> list[str]:
     return list(out)
 
 
+# Name phrase queries by (schema, name): a generation's names are fixed, and a query naming
+# داعش ranks by its every alias, parsed once per process instead of once per request
+_NAME_QUERIES: dict[tuple[int, str], wq.Query] = {}
+
+
 def _name_query(gen: Generation, name: str):
     """A name as a phrase query (its words in order), parsed like a user's."""
-    return _parse_query(gen, '"' + name.replace('"', " ") + '"').strict
+    key = (id(gen.schema), name)
+    q = _NAME_QUERIES.get(key)
+    if q is None:
+        if len(_NAME_QUERIES) >= 4096:
+            _NAME_QUERIES.clear()
+        q = _NAME_QUERIES[key] = _parse_query(gen, '"' + name.replace('"', " ") + '"').strict
+    return q
 
 
 def _format_date(ts: int) -> str | None:
@@ -614,22 +626,26 @@ def result_document(gen, req: SearchRequest, pq: ParsedQuery | None, named: list
 
 
 def answer(gen: Generation, req: SearchRequest) -> tuple[dict, SearchRequest]:
-    """``run_search`` plus a spelling suggestion when nothing matched — with the
-    suggestion's results instead, when it finds some (``corrected`` says so, with the
-    parameters of the literal query, ``correct=off``). Returns the answer and the request
+    """``run_search`` plus a spelling suggestion when nothing matched, or no article had
+    every word (``relaxed``) — with the suggestion's results instead, when it finds some
+    (every word, for a relaxed query; ``corrected`` says so, with the parameters of the
+    literal query, ``correct=off``). Returns the answer and the request
     it answers (the corrected one, if so): the API, the page and the CLI call this."""
     t0 = clock()
     # No speller is started here for a query that may find something: loading it in a thread
     # holds the GIL for seconds (a CLI call's one query took 2.9 s instead of 0.1); servers load
     # it before they serve (web.app, Generation.warm), and ``suggest`` starts it otherwise.
     result = run_search(gen, req, t0)
-    suggestion, literal = None, None
-    if req.q and result["total"] == 0:
+    suggestion, literal, literal_relaxed = None, None, False
+    # nothing as written, or only some of the words (relaxed: a misspelled word matched nothing)
+    if req.q and (result["total"] == 0 or result["relaxed"]):
         suggestion, late = suggest(gen, req.q, t0 + TIME_BUDGET_S)
         if suggestion and req.correct and not late and clock() < t0 + TIME_BUDGET_S:
-            # nothing as written, something as corrected: answer with that, and say so
+            # something (every word, if the literal query had some) as corrected: answer
+            # with that, and say so
             fixed = run_search(gen, replace(req, q=suggestion), t0)
-            if fixed["total"]:
+            if fixed["total"] and not (result["total"] and fixed["relaxed"]):
+                literal_relaxed = result["relaxed"]
                 result, literal, req = fixed, req, replace(req, q=suggestion)
         result["took_ms"] = round((clock() - t0) * 1000, 2)
         if late and "suggestion" not in result["timed_out"]:
@@ -638,7 +654,8 @@ def answer(gen: Generation, req: SearchRequest) -> tuple[dict, SearchRequest]:
             result["timed_out"] = ["finishing"]
     result["suggestion"] = suggestion
     result["corrected"] = None if literal is None else {
-        "from": literal.q, "literal": literal.query_string(correct=False, page=1)}
+        "from": literal.q, "literal": literal.query_string(correct=False, page=1),
+        "relaxed": literal_relaxed}  # the literal query found only articles with some of its words
     return result, req
 
 
@@ -861,7 +878,9 @@ def suggest(gen: Generation, q: str, deadline: float | None = None) -> tuple[str
             words.append(word)
             continue
         forms = analyze(word, stemmed=False)
-        if len(forms) != 1 or gen.doc_frequency("body_exact", forms[0]) > 0:
+        # a word in fewer documents than the speller's vocabulary needs (a typo seen once
+        # or twice, اللاجئيين) may be corrected too
+        if len(forms) != 1 or gen.doc_frequency("body_exact", forms[0]) >= min_docs(gen.live_count):
             words.append(word)
             continue
         option = speller.closest(forms[0])

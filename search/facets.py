@@ -8,16 +8,19 @@ Counting the facet values of any set of documents is then one ``bincount`` over 
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 
-from search.store import fresh_file
+from search.store import fresh_file, mapped_array
 
 
+# A mask holding fewer than one document in SPARSE is counted from its documents' pairs
+SPARSE = 3
 _ARRAY_SUFFIXES = (".doc.npy", ".value.npy", ".start.npy")  # a saved table's pair_doc, pair_value, value_start
+_BY_DOC_SUFFIXES = (".bydoc-value.npy", ".bydoc-start.npy")  # and its pairs by document (``_by_doc``)
 
 
 @dataclass
@@ -29,6 +32,8 @@ class FacetTable:
     pair_doc: np.ndarray  # int32, one entry per (doc, value) pair, sorted by value
     pair_value: np.ndarray  # int32, same length
     value_start: np.ndarray  # docs of value v: pair_doc[value_start[v]:value_start[v + 1]]
+    _doc_values: np.ndarray | None = field(default=None, repr=False)  # ``_by_doc``
+    _doc_start: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def from_docs(cls, value_docs) -> "FacetTable":
@@ -55,7 +60,8 @@ class FacetTable:
         """Write the table into an index generation's directory (``table-facet-<name>.*``)."""
         base = str(Path(directory) / f"table-facet-{name}")
         fresh_file(base + ".values.txt").write_text("\n".join(self.values), encoding="utf-8")
-        for suffix, array in zip(_ARRAY_SUFFIXES, (self.pair_doc, self.pair_value, self.value_start)):
+        for suffix, array in zip(_ARRAY_SUFFIXES + _BY_DOC_SUFFIXES,
+                                 (self.pair_doc, self.pair_value, self.value_start, *self._by_doc())):
             np.save(fresh_file(base + suffix), array)
 
     @classmethod
@@ -64,14 +70,21 @@ class FacetTable:
         base = str(Path(directory) / f"table-facet-{name}")
         try:
             text = Path(base + ".values.txt").read_text(encoding="utf-8")
-            arrays = [np.load(base + suffix, mmap_mode="r") for suffix in _ARRAY_SUFFIXES]
+            arrays = [mapped_array(base + suffix) for suffix in _ARRAY_SUFFIXES]
         except (OSError, ValueError):
             return None
         values = text.split("\n") if text else []
         if len(arrays[2]) != len(values) + 1:
             return None
-        return cls(values=values, ordinal={v: i for i, v in enumerate(values)},
-                   pair_doc=arrays[0], pair_value=arrays[1], value_start=arrays[2])
+        table = cls(values=values, ordinal={v: i for i, v in enumerate(values)},
+                    pair_doc=arrays[0], pair_value=arrays[1], value_start=arrays[2])
+        try:  # an older build saved no pairs by document: ``_by_doc`` computes them then
+            doc_values, doc_start = (mapped_array(base + suffix) for suffix in _BY_DOC_SUFFIXES)
+            if len(doc_values) == len(table.pair_doc) and doc_start[-1] == len(doc_values):
+                table._doc_values, table._doc_start = doc_values, doc_start
+        except (OSError, ValueError):
+            pass
+        return table
 
     def docs_of(self, value: str) -> np.ndarray:
         """Doc numbers holding ``value`` (empty for an unknown value)."""
@@ -87,10 +100,28 @@ class FacetTable:
             mask[self.docs_of(value)] = True
         return mask
 
+    def _by_doc(self) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs by document: (values in doc order, where each doc's start; one more
+        entry than the highest doc number with a value, plus one), computed on first use."""
+        if self._doc_values is None:
+            order = np.argsort(self.pair_doc, kind="stable")
+            ends = np.bincount(self.pair_doc, minlength=1) if len(self.pair_doc) else np.zeros(1, dtype=np.int64)
+            start = np.zeros(len(ends) + 1, dtype=np.int64)
+            np.cumsum(ends, out=start[1:])
+            self._doc_values, self._doc_start = np.asarray(self.pair_value)[order], start
+        return self._doc_values, self._doc_start
+
     def count(self, mask: np.ndarray | None) -> np.ndarray:
         """Per-value document counts within ``mask`` (None = all documents)."""
         if mask is None:
             return np.bincount(self.pair_value, minlength=len(self.values))
+        doc_values, doc_start = self._by_doc()
+        docs = np.flatnonzero(mask[:len(doc_start) - 1])
+        if len(docs) * SPARSE < len(mask):
+            # few documents: only their pairs, found by document, instead of a pass over all
+            first, lengths = doc_start[docs], doc_start[docs + 1] - doc_start[docs]
+            at = np.repeat(first - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+            return np.bincount(doc_values[at], minlength=len(self.values))
         return np.bincount(self.pair_value[mask[self.pair_doc]], minlength=len(self.values))
 
     def top(self, counts: np.ndarray, size: int, always: list[str]) -> list[tuple[str, int]]:

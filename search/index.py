@@ -17,7 +17,7 @@ from search.entity_names import EntityNames
 from search.facets import DateKeys, FacetTable
 from search.related import RelatedForms
 from search.schema import FACET_NAMES, RANK_ONLY_FIELDS, SEARCH_FIELDS
-from search.spelling import MIN_DOCS, SMALL_INDEX, Speller
+from search.spelling import Speller, min_docs
 from search.storage import Storage
 from search.whoosh_storage import StorageError, WhooshStorage
 
@@ -150,7 +150,7 @@ class Generation:
         bench index; ``save_tables`` saves it with the generation)."""
         own = WhooshStorage(self.path)  # its own reader: requests go on meanwhile
         try:
-            return Speller.from_counts(own.term_counts("body_exact"), MIN_DOCS if own.live_count >= SMALL_INDEX else 1)
+            return Speller.from_counts(own.term_counts("body_exact"), min_docs(own.live_count))
         finally:
             own.close()
 
@@ -219,6 +219,7 @@ def save_tables(path: Path, labels: dict) -> None:
     gen = open_generation(path, tables=False)
     gen.labels = labels
     try:
+        gen.store.save_frequent_postings()  # a merged segment's; the workers wrote the others'
         for name, table in gen.facets.items():
             table.save(path, name)
         for name in FACET_NAMES:
@@ -247,7 +248,7 @@ def id_order(keys: list[bytes] | None) -> np.ndarray | None:
 
 def _load_order(path: Path, doc_count: int) -> np.ndarray | None:
     try:
-        order = np.load(path / "table-order.npy", mmap_mode="r")
+        order = store.mapped_array(path / "table-order.npy")
     except (OSError, ValueError):
         return None
     return order if len(order) == doc_count else None
@@ -263,8 +264,8 @@ def _load_tables(path: Path, doc_count: int):
             return None
         facets[name] = table
     try:
-        dates = np.load(path / "table-dates.npy", mmap_mode="r")
-        lengths = {f: np.load(path / f"table-length-{f}.npy", mmap_mode="r") for f in _LENGTH_FIELDS}
+        dates = store.mapped_array(path / "table-dates.npy")
+        lengths = {f: store.mapped_array(path / f"table-length-{f}.npy") for f in _LENGTH_FIELDS}
     except (OSError, ValueError):
         return None
     if len(dates) != doc_count or any(len(a) != doc_count for a in lengths.values()):

@@ -113,8 +113,6 @@ def parse(text: str, schema) -> ParsedQuery:
             _make_parser(schema, qparser.AndGroup),
             _make_parser(schema, qparser.OrGroup),
         )
-    strict = parsers[0].parse(text).normalize()
-    loose = parsers[1].parse(text).normalize()
     positive = _positive_text(text)
     normalized = [light_normalize(w) for w in raw_words]
     question = "؟" in text or "?" in text or any(w in QUESTION_WORDS for w in normalized)
@@ -125,6 +123,14 @@ def parse(text: str, schema) -> ParsedQuery:
         sub = parsers[1].parse(word).normalize()
         if sub is not query.NullQuery and sub not in words:
             words.append(sub)
+    if plain_words(text, raw_words):
+        # only words: the whole query is its words AND-ed (OR-ed), as the parser would
+        # make it (``tests/test_ranking.py`` compares the two on the corpora's titles)
+        strict = query.And(words).normalize() if words else query.NullQuery
+        loose = query.Or(words).normalize() if words else query.NullQuery
+    else:
+        strict = parsers[0].parse(text).normalize()
+        loose = parsers[1].parse(text).normalize()
     return ParsedQuery(
         text=text,
         strict=strict,
@@ -135,6 +141,18 @@ def parse(text: str, schema) -> ParsedQuery:
         words=tuple(words),
         roots=tuple(dict.fromkeys(analyze(positive, roots=True))),
     )
+
+
+_OPERATORS = frozenset(("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"))
+
+
+def plain_words(text: str, tokens: list[str]) -> bool:
+    """Whether the query is words only, each one token: no quotes, parentheses or
+    operators, nothing the tokenizer splits or drops."""
+    if any(c in text for c in '"()'):
+        return False
+    written = text.split()
+    return not _OPERATORS.intersection(written) and written == tokens
 
 
 def _positive_text(text: str) -> str:

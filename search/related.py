@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search.store import fresh_file
+from search.store import fresh_file, mapped_array
 
 GRAM = 4
 MIN_DICE = 0.4
@@ -125,8 +125,8 @@ class RelatedForms:
         terms = paths[0].read_text(encoding="utf-8").split("\n")
         gram_list = paths[1].read_text(encoding="utf-8").split("\n")
         return cls(terms=terms, index=Positions(terms),
-                   sizes=np.load(paths[2], mmap_mode="r"), rows=Positions(gram_list),
-                   starts=np.load(paths[3], mmap_mode="r"), members=np.load(paths[4], mmap_mode="r"))
+                   sizes=mapped_array(paths[2]), rows=Positions(gram_list),
+                   starts=mapped_array(paths[3]), members=mapped_array(paths[4]))
 
     def of(self, stem: str) -> tuple[tuple[str, float], ...]:
         """Up to ``TOP`` (related form, Dice) of ``stem``, closest first (ties in

@@ -44,7 +44,7 @@ from search.index import Generation, open_generation
 from search.postings import CorpusStats, local_stats
 from search.related import RelatedForms
 from search.schema import FACETS, SCORE_GROUPS, build_schema, key_hash
-from search.spelling import MIN_DOCS, SMALL_INDEX, Speller
+from search.spelling import Speller, min_docs
 
 MANIFEST = "shards.json"
 log = logging.getLogger("mirsad.shards")
@@ -87,7 +87,7 @@ def save_manifest(build_dir: Path, shards: int, labels: dict) -> None:
         live = sum(g.live_count for g in gens)
         RelatedForms.from_terms(sorted(terms)).save(build_dir)
         EntityNames.from_labels(labels).save(build_dir)
-        Speller.from_counts(sorted(counts.items()), MIN_DOCS if live >= SMALL_INDEX else 1).save(build_dir)
+        Speller.from_counts(sorted(counts.items()), min_docs(live)).save(build_dir)
         manifest = {
             "shards": [{"name": shard_name(k), "documents": g.live_count} for k, g in enumerate(gens)],
             "documents": live,

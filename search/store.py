@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
+
 CURRENT = "current"
 LABELS_FILE = "labels.json"
 BUILD_FILE = "build.json"
@@ -44,6 +46,14 @@ def fresh_file(path: Path | str) -> Path:
     path = Path(path)
     path.unlink(missing_ok=True)
     return path
+
+
+def mapped_array(path: Path | str):
+    """A saved ``.npy`` array memory-mapped read-only, as a plain ``ndarray`` over the map:
+    taking an element or a slice of an ``np.memmap`` runs Python code (its ``__getitem__``),
+    which the per-term lookups of postings, related forms and the speller do thousands of
+    times a query. The view keeps the map open."""
+    return np.load(path, mmap_mode="r").view(np.ndarray)
 
 
 def current_generation(index_dir: Path) -> Path:

@@ -18,6 +18,9 @@ from whoosh.filedb.structfile import BufferFile
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.times import datetime_to_long
 
+from search import frequent_postings
+from search.frequent_postings import FrequentPostings
+
 _EPOCH = datetime_to_long(datetime(1970, 1, 1))
 _LOW, _HIGH = datetime_to_long(datetime(1900, 1, 1)), datetime_to_long(datetime(2100, 1, 1))
 _EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
@@ -92,6 +95,7 @@ class WhooshStorage:
         self._reader = self._searcher.reader()
         self.schema = self.index.schema
         self._leaves = list(self._reader.leaf_readers())
+        self._frequent = self._load_frequent()
         self._doc_count = self._reader.doc_count_all()
         self._live = None
         if self._reader.has_deletions():
@@ -115,9 +119,50 @@ class WhooshStorage:
     def live(self) -> np.ndarray | None:
         return self._live
 
+    def _segment_ids(self) -> list[str | None]:
+        return [seg.segment_id() if (seg := sub.segment()) is not None else None for sub, _ in self._leaves]
+
+    def _load_frequent(self) -> list[FrequentPostings | None]:
+        return [FrequentPostings.load(self.path, sid) if sid else None for sid in self._segment_ids()]
+
+    def save_frequent_postings(self) -> int:
+        """Write the frequent-terms table (``search.frequent_postings``) of every segment
+        that has none (a merged one: the build's workers write their segments' own), from
+        its postings; returns how many were written."""
+        written = 0
+        for (sub, _offset), sid, table in zip(self._leaves, self._segment_ids(), self._frequent):
+            if table is not None or sid is None:
+                continue
+            terms = []
+            for field in sorted(frequent_postings.FIELDS & set(self.schema.names())):
+                for term, info in sub.iter_field(field):
+                    if info.doc_frequency() <= frequent_postings.MIN_POSTINGS:
+                        continue
+                    matcher = sub.postings(field, term)
+                    if isinstance(matcher, FilterMatcher):  # deletions: masked when read
+                        matcher = matcher.child
+                    blocks = _leaf_blocks(matcher)
+                    terms.append((field, term.decode("utf-8") if isinstance(term, bytes) else term,
+                                  np.concatenate([np.asarray(b[0], dtype=np.int64) for b in blocks]),
+                                  np.concatenate([np.asarray(b[1], dtype=np.float32) for b in blocks])))
+            frequent_postings.save(self.path, sid, terms)
+            written += 1
+        # the tables of segments a merge dropped (linked from the generation before)
+        current = {sid for sid in self._segment_ids() if sid}
+        for path in self.path.iterdir():
+            if path.name.endswith(frequent_postings.SUFFIXES) and path.name.split(".", 1)[0] not in current:
+                path.unlink()
+        self._frequent = self._load_frequent()
+        return written
+
     def postings(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         ids, tfs = [], []
-        for sub, offset in self._leaves:
+        for (sub, offset), table in zip(self._leaves, self._frequent):
+            found = table.get(field, text) if table is not None else None
+            if found is not None:  # a frequent term: two slices of mapped arrays
+                ids.append(found[0].astype(np.int64) + offset)
+                tfs.append(found[1])
+                continue
             try:
                 matcher = sub.postings(field, text)
             except Exception:  # the term (or the field) is not in this segment

@@ -105,7 +105,7 @@ def test_published_tables_equal_what_the_postings_give(halves):
     _base, _report, added, full = halves
     for gen in (added, full):
         mapped, computed = open_generation(gen.path), open_generation(gen.path, tables=False)
-        assert isinstance(mapped.dates, np.memmap) and not isinstance(computed.dates, np.memmap)
+        assert isinstance(mapped.dates.base, np.memmap) and not isinstance(computed.dates.base, np.memmap)
         assert np.array_equal(mapped.dates, computed.dates)
         for name in mapped.lengths:
             assert np.array_equal(mapped.lengths[name], computed.lengths[name]), name
@@ -114,6 +114,74 @@ def test_published_tables_equal_what_the_postings_give(halves):
             assert table.values == other.values, name
             assert np.array_equal(table.pair_doc, other.pair_doc) and np.array_equal(table.value_start, other.value_start)
         assert mapped.entity_names().by_key == EntityNames.from_labels(computed.labels).by_key
+
+
+def _frequent_terms_as_whoosh_reads_them(gen) -> int:
+    """Every term of every segment's frequent-postings table gives the postings Whoosh's
+    own blocks give (deletions masked alike); every segment has its table and no table is
+    left of a segment the generation no longer has. Returns how many terms were compared."""
+    import numpy as np
+
+    from search import frequent_postings
+    from search.whoosh_storage import WhooshStorage
+
+    mapped, plain = WhooshStorage(gen.path), WhooshStorage(gen.path)
+    plain._frequent = [None] * len(plain._frequent)  # Whoosh's blocks only
+    segment_ids = set(mapped._segment_ids())
+    assert all(t is not None for t in mapped._frequent)
+    leftover = {p.name.split(".", 1)[0] for p in gen.path.iterdir() if p.name.endswith(frequent_postings.SUFFIXES)}
+    assert leftover == segment_ids
+    compared = 0
+    for table in mapped._frequent:
+        for field, term in table._keys:
+            (ids, tfs), (want_ids, want_tfs) = mapped.postings(field, term), plain.postings(field, term)
+            assert ids.dtype == want_ids.dtype and tfs.dtype == want_tfs.dtype
+            assert np.array_equal(ids, want_ids) and np.array_equal(tfs, want_tfs), (field, term)
+            compared += 1
+    return compared
+
+
+def test_frequent_postings_tables_read_what_whoosh_reads(halves):
+    _base, _report, added, full = halves
+    for gen in (added, full):
+        assert _frequent_terms_as_whoosh_reads_them(gen) > 100
+
+
+def test_frequent_postings_of_merged_segments_are_written_at_publishing(tmp_path, monkeypatch):
+    from search import frequent_postings
+
+    monkeypatch.setattr(build_module, "SEGMENT_DOCS", 8)
+    monkeypatch.setattr(frequent_postings, "MIN_POSTINGS", 2)  # terms of these tiny segments count
+    recs = [{"id": str(i), "title": f"خبر {i}", "body": f"نص عن حلب رقم {i}"} for i in range(30)]
+    index_dir = tmp_path / "ix"
+    build_index([write_jsonl(tmp_path / "a.jsonl", recs[:24])], index_dir, progress=False, procs=2, entities=ENTITIES)
+    for rec in recs[24:]:  # small segments, merged once there are more than MAX_SMALL
+        build_index([write_jsonl(tmp_path / f"{rec['id']}.jsonl", [rec])], index_dir, progress=False,
+                    entities=ENTITIES, add=True)
+    assert _frequent_terms_as_whoosh_reads_them(IndexHandle(index_dir).get()) > 0
+    delete_documents(index_dir, [str(i) for i in range(20)])  # rewrites the segments mostly deleted
+    gen = IndexHandle(index_dir).get()
+    assert _frequent_terms_as_whoosh_reads_them(gen) > 0
+    assert sorted(ids_for_query(gen, "حلب"), key=int) == [str(i) for i in range(20, 30)]
+
+
+def test_an_incomplete_frequent_postings_table_is_read_as_none(tmp_path, seeds_dir, monkeypatch):
+    from search import frequent_postings
+
+    monkeypatch.setattr(frequent_postings, "MIN_POSTINGS", 1)  # five articles: terms in two count
+    index_dir = tmp_path / "ix"
+    build_index([seeds_dir], index_dir, progress=False, entities=ENTITIES)
+    gen = IndexHandle(index_dir).get()
+    want = {q: ids_for_query(gen, q) for q in ("سوريا", "حلب", "الدولة")}
+    assert all(want.values())
+    sid = gen.store._segment_ids()[0]
+    assert len(gen.store._frequent[0]) > 10
+    frequent_postings.paths(gen.path, sid)[0].unlink()  # the terms file goes last when written
+    assert frequent_postings.FrequentPostings.load(gen.path, sid) is None
+    from search.index import open_generation
+
+    again = open_generation(gen.path)
+    assert {q: ids_for_query(again, q) for q in want} == want
 
 
 def test_labels_are_read_a_facet_at_a_time(halves, tmp_path):

@@ -146,3 +146,73 @@ def test_postings_decoded_as_whoosh_reads_them(corpus_gen):
                 expected.append((m.id(), m.weight()))
                 m.next()
             assert list(zip(ids.tolist(), tfs.tolist())) == expected, (fieldname, text)
+
+
+def _corpus_query_texts(corpus_records) -> list[str]:
+    """The bench queries, the sample's titles and their first three words: queries as
+    people type them, punctuation, stop words and Latin words included."""
+    from tests.conftest import bench_queries
+
+    texts = list(bench_queries()) + ["في", "في من على", "داعش داعش", "ISIS Mosul"]
+    for rec in corpus_records[:1500]:
+        title = rec.get("title") or ""
+        texts += [title, " ".join(title.split()[:3])]
+    return [t for t in texts if t.strip() and len(t) <= 1000]
+
+
+def test_a_query_of_plain_words_parses_as_the_query_parser_would(corpus_gen, corpus_records):
+    """Words only: the query is built from its words' own parses (no second pass of the
+    parser), and equals what Whoosh's parser makes of the whole text, strict and loose."""
+    from search import query as query_module
+    from search.arabic import tokenize
+
+    query_module.parse("x", corpus_gen.schema)
+    and_parser, or_parser = query_module._parsers[id(corpus_gen.schema)]
+    plain = 0
+    for text in _corpus_query_texts(corpus_records):
+        if not query_module.plain_words(text, tokenize(text)):
+            continue
+        plain += 1
+        pq = query_module.parse(text, corpus_gen.schema)
+        assert pq.strict == and_parser.parse(text).normalize(), text
+        assert pq.loose == or_parser.parse(text).normalize(), text
+    assert plain > 500
+    for text in ('"وزير الخارجية"', "داعش OR الموصل", "(حلب)", "الموصل، حلب", "co-op"):
+        assert not query_module.plain_words(text, tokenize(text)), text
+
+
+def test_sparse_facet_counts_equal_the_pass_over_every_pair(corpus_gen, corpus_records):
+    """Facet counts of a query's few documents, found by document, equal the count over
+    every (document, value) pair; for the queries of the corpora and for dense masks."""
+    import numpy as np
+
+    from search.engine import _match, _parse_query
+    from search.facets import SPARSE
+
+    sparse = dense = 0
+    for text in _corpus_query_texts(corpus_records)[:400]:
+        pq = _parse_query(corpus_gen, text)
+        if pq.empty:
+            continue
+        mask = _match(corpus_gen, pq, float("inf"), {})[0]
+        for table in corpus_gen.facets.values():
+            every_pair = np.bincount(table.pair_value[mask[table.pair_doc]], minlength=len(table.values))
+            assert np.array_equal(table.count(mask), every_pair), text
+        if mask.any():
+            sparse += int(mask.sum()) * SPARSE < len(mask)
+            dense += int(mask.sum()) * SPARSE >= len(mask)
+    assert sparse > 50 and dense > 5
+
+
+def test_facet_pairs_by_document_saved_equal_computed(corpus_gen):
+    """The pairs by document a generation is published with equal those computed from its
+    pairs by value (an older build's tables)."""
+    import numpy as np
+
+    from search.index import open_generation
+
+    computed = open_generation(corpus_gen.path, tables=False)
+    for name, table in corpus_gen.facets.items():
+        assert table._doc_values is not None  # read from the generation, not computed
+        saved, fresh = table._by_doc(), computed.facets[name]._by_doc()
+        assert np.array_equal(saved[0], fresh[0]) and np.array_equal(saved[1], fresh[1]), name

@@ -94,3 +94,75 @@ def test_a_small_index_suggests_from_every_word(seed_index):
     gen = IndexHandle(seed_index).get()
     gen.speller(wait=True)
     assert suggest(gen, "الموضل", time.perf_counter() + 2)[0] == analyze("الموصل", stemmed=False)[0]
+
+
+def test_saved_speller_suggests_what_the_built_one_does(corpus_gen, tmp_path):
+    """The arrays ``save`` writes, read back memory-mapped, give symspellpy's own answers."""
+    import random
+
+    from bench.spelling import typo
+
+    built = Speller.from_counts(corpus_gen.store.term_counts("body_exact"))
+    built.save(tmp_path)
+    loaded = Speller.load(tmp_path)
+    assert loaded is not None and loaded.words == built.words > 1000
+    rng = random.Random(11)
+    common = sorted(built._symspell.words.items(), key=lambda x: -x[1])[:400]
+    written = [typo(rng, w) for w, _ in common if len(w) >= 4]
+    answers = [built.closest(w) for w in written]
+    assert [loaded.closest(w) for w in written] == answers
+    assert sum(a is not None for a in answers) > len(written) // 2  # a test of suggestions, not of None
+
+
+def test_an_incomplete_saved_speller_is_read_as_none(corpus_gen, tmp_path):
+    from search.spelling import FILES
+
+    Speller.from_counts(corpus_gen.store.term_counts("body_exact")).save(tmp_path)
+    (tmp_path / FILES[-1]).unlink()  # the words file is written last
+    assert Speller.load(tmp_path) is None
+
+
+def _frequent_pair(gen) -> tuple[str, str]:
+    """Two frequent words (folded forms, 6 letters or more) that occur together."""
+    from search.engine import ids_for_query
+
+    counts = sorted(gen.store.term_counts("body_exact"), key=lambda x: -x[1])
+    long = [w for w, _ in counts if len(w) >= 6][:20]
+    for a in long:
+        for b in long:
+            if a < b and ids_for_query(gen, f"{a} {b}"):
+                return a, b
+    raise AssertionError("no pair")
+
+
+def test_a_relaxed_query_answers_with_its_correction(corpus_gen):
+    """One word misspelled beside a right one: the literal query matches only some words
+    (relaxed); its correction has articles with both, so those are the answer, and it says so."""
+    corpus_gen.speller(wait=True)
+    a, b = _frequent_pair(corpus_gen)
+    typo = a[:2] + a[3] + a[2] + a[4:]  # two letters swapped
+    assert corpus_gen.doc_frequency("body_exact", typo) == 0
+    plain = search_document(corpus_gen, parse_request({"q": f"{typo} {b}", "correct": "off"}))
+    assert plain["relaxed"] and plain["corrected"] is None and plain["suggestion"] == f"{a} {b}"
+    doc = search_document(corpus_gen, parse_request({"q": f"{typo} {b}"}))
+    want = search_document(corpus_gen, parse_request({"q": f"{a} {b}"}))
+    assert doc["query"] == f"{a} {b}" and not doc["relaxed"] and doc["total"] == want["total"] > 0
+    assert doc["corrected"]["from"] == f"{typo} {b}" and doc["corrected"]["relaxed"] is True
+    assert "correct=off" in doc["corrected"]["literal_url"]
+
+
+def test_a_word_the_corpus_holds_once_may_be_corrected(corpus_gen):
+    """A query word in fewer documents than the speller's vocabulary needs (a typo the
+    corpus holds once) gets a suggestion when a frequent word is one edit away."""
+    from search.spelling import min_docs
+
+    speller = corpus_gen.speller(wait=True)
+    rare = [w for w, n in corpus_gen.store.term_counts("body_exact") if n < min_docs(corpus_gen.live_count)
+            and len(w) >= 6 and not any(ch.isdigit() or ch.isascii() for ch in w)]
+    fixable = [(w, speller.closest(w)) for w in rare[:3000]]
+    fixable = [(w, c) for w, c in fixable if c and corpus_gen.doc_frequency("body_exact", c) >= 20]
+    assert fixable
+    word, closest = fixable[0]
+    assert suggest(corpus_gen, word, time.perf_counter() + 2) == (closest, False)
+    known = next(w for w, n in corpus_gen.store.term_counts("body_exact") if n >= 20 and len(w) >= 6)
+    assert suggest(corpus_gen, known, time.perf_counter() + 2) == (None, False)

@@ -1,0 +1,84 @@
+"""The postings of a segment's frequent terms as plain arrays, saved beside the segment.
+
+Whoosh 3 stores a term's postings in blocks of 128, each a zlib-compressed pickle of the
+doc deltas, the weights and, for the stemmed fields, every posting's positions. Ranking
+needs only doc numbers and weights, yet reading a block decodes it all, which was most of
+a query's time (README, Performance). For every term with more than
+``MIN_POSTINGS`` postings in a segment (a block's worth), the doc numbers (int32,
+segment-local, ascending) and weights (float32, the values Whoosh stores) are written once
+— by a build worker, from the blocks as its codec makes them (``search.codec``), or at
+publishing from the segment (a merged one) — and memory-mapped when the index opens:
+reading such a term is two array slices.
+
+Files: ``<segment id>.frequent-terms.txt`` (one ``field<TAB>term`` a line, sorted),
+``.frequent-starts.npy`` (int64: term k holds items ``starts[k]:starts[k + 1]``),
+``.frequent-docs.npy`` and ``.frequent-weights.npy``. A segment file is never rewritten,
+so neither are these: a new generation links them with its segments.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from search.schema import FACET_NAMES, RANK_ONLY_FIELDS, SEARCH_FIELDS
+from search.store import fresh_file, mapped_array
+
+# The fields whose postings queries and facet tables read (the others' terms are not text)
+FIELDS = frozenset((*SEARCH_FIELDS, *RANK_ONLY_FIELDS, *FACET_NAMES))
+MIN_POSTINGS = 128  # Whoosh's block size: a term with more spans several blocks
+SUFFIXES = (".frequent-terms.txt", ".frequent-starts.npy", ".frequent-docs.npy", ".frequent-weights.npy")
+
+
+def paths(directory: Path, segment_id: str) -> list[Path]:
+    return [Path(directory) / (segment_id + suffix) for suffix in SUFFIXES]
+
+
+def save(directory: Path, segment_id: str, terms: Iterable[tuple[str, str, np.ndarray, np.ndarray]]) -> None:
+    """Write a segment's table from (field, term, doc numbers, weights), the terms in any
+    order (only those of ``FIELDS`` with more than ``MIN_POSTINGS`` postings are kept). The terms file
+    is written last: a table without it is incomplete and is read as none."""
+    kept = sorted(((f, t, d, w) for f, t, d, w in terms if f in FIELDS and len(d) > MIN_POSTINGS),
+                  key=lambda x: (x[0], x[1]))
+    starts = np.zeros(len(kept) + 1, dtype=np.int64)
+    np.cumsum([len(d) for _f, _t, d, _w in kept], out=starts[1:])
+    docs = np.concatenate([np.asarray(d, dtype=np.int32) for _f, _t, d, _w in kept]) if kept else np.zeros(0, np.int32)
+    weights = (np.concatenate([np.asarray(w, dtype=np.float32) for _f, _t, _d, w in kept]) if kept
+               else np.zeros(0, np.float32))
+    terms_path, starts_path, docs_path, weights_path = paths(directory, segment_id)
+    for path, array in ((starts_path, starts), (docs_path, docs), (weights_path, weights)):
+        np.save(fresh_file(path), array)
+    fresh_file(terms_path).write_text("".join(f"{f}\t{t}\n" for f, t, _d, _w in kept), encoding="utf-8")
+
+
+class FrequentPostings:
+    """One segment's table, memory-mapped (``load``)."""
+
+    def __init__(self, keys: dict[tuple[str, str], int], starts: np.ndarray, docs: np.ndarray, weights: np.ndarray):
+        self._keys, self._starts, self._docs, self._weights = keys, starts, docs, weights
+
+    @classmethod
+    def load(cls, directory: Path, segment_id: str) -> FrequentPostings | None:
+        """The segment's table, or None when it has none (or an incomplete one)."""
+        terms_path, starts_path, docs_path, weights_path = paths(directory, segment_id)
+        try:
+            lines = terms_path.read_text(encoding="utf-8").splitlines()
+            starts, docs, weights = (mapped_array(p) for p in (starts_path, docs_path, weights_path))
+        except (OSError, ValueError):
+            return None
+        if len(starts) != len(lines) + 1 or len(docs) != len(weights) or (len(starts) and starts[-1] != len(docs)):
+            return None
+        keys = {tuple(line.split("\t", 1)): k for k, line in enumerate(lines)}
+        return cls(keys, starts, docs, weights)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def get(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(doc numbers, weights) of a frequent term of the segment; None for any other."""
+        k = self._keys.get((field, text))
+        if k is None:
+            return None
+        a, b = int(self._starts[k]), int(self._starts[k + 1])
+        return self._docs[a:b], self._weights[a:b]

@@ -34,6 +34,8 @@ def main(argv=None) -> int:
     ap.add_argument("index", help="an index directory")
     ap.add_argument("--count", type=int, default=100)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--http", action="store_true",
+                    help="also search each misspelling through /api/search of `mirsad serve` (client-measured)")
     args = ap.parse_args(argv)
     gen = IndexHandle(args.index).get()
     speller = gen.speller(wait=True)
@@ -51,6 +53,14 @@ def main(argv=None) -> int:
     ms = (time.perf_counter() - t) * 1000 / len(cases)
     print(f"{right} of {len(cases)} misspellings get the right word back ({ms:.2f} ms a lookup; "
           f"{speller.words:,} forms in the speller)")
+    if args.http:
+        from bench.speed import http  # noqa: PLC0415 - only this option serves the index
+
+        answers: dict = {}
+        latency = http(args.index, [wrong for _word, wrong in cases], clients=1, workers=3, rounds=1, answers=answers)
+        corrected = sum(bool((answers.get(wrong) or {}).get("corrected")) for _word, wrong in cases)
+        print(f"through /api/search: p50 {latency['p50_ms']} ms, p95 {latency['p95_ms']} ms, "
+              f"{latency['errors']} errors; {corrected} answered with their correction's results")
     return 0
 
 

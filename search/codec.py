@@ -83,10 +83,11 @@ class GroupedFieldWriter(W3FieldWriter):
             keep = fieldname in frequent_postings.FIELDS
             for term in sorted(terms):
                 postings = terms[term]
-                if keep and len(postings) > frequent_postings.MIN_POSTINGS:
+                text = _text(term) if keep and len(postings) > frequent_postings.MIN_POSTINGS else None
+                if text is not None:
                     ids, weights = [], array("f")
                     blocks, weight, maxweight = _term_blocks(postings, limit, level, fixed, ids, weights)
-                    frequent.append((fieldname, term.decode("utf-8"), np.array(ids, dtype=np.int32),
+                    frequent.append((fieldname, text, np.array(ids, dtype=np.int32),
                                      np.frombuffer(weights, dtype=np.float32)))
                 else:
                     blocks, weight, maxweight = _term_blocks(postings, limit, level, fixed)
@@ -96,6 +97,14 @@ class GroupedFieldWriter(W3FieldWriter):
                 postfile.write(blocks)
                 offset += len(blocks)
             self.finish_field()
+
+
+def _text(term: bytes) -> str | None:
+    """A term's text, or None for bytes that are no UTF-8 (no query can name them)."""
+    try:
+        return term.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _term_blocks(postings: list[tuple], limit: int, level: int, fixed: int | None,

@@ -27,7 +27,7 @@ from search.facets import date_histogram
 from search.parameters import (INTERVALS, MAX_EXPORT, MAX_FACET_SIZE, MAX_FILTER_VALUES,
                                MAX_PAGE, MAX_PER_PAGE, SEARCH_PARAM_NAMES, SEARCH_PARAMS, SORTS, SWITCH)
 from search.snippets import highlight, snippet
-from search.spelling import min_docs
+from search.spelling import MAX_EDITS, min_docs
 
 TIME_BUDGET_S = 2.0
 clock = time.perf_counter  # every deadline check reads this (a test swaps in a clock it drives)
@@ -878,12 +878,13 @@ def suggest(gen: Generation, q: str, deadline: float | None = None) -> tuple[str
             words.append(word)
             continue
         forms = analyze(word, stemmed=False)
-        # a word in fewer documents than the speller's vocabulary needs (a typo seen once
-        # or twice, اللاجئيين) may be corrected too
-        if len(forms) != 1 or gen.doc_frequency("body_exact", forms[0]) >= min_docs(gen.live_count):
+        held = gen.doc_frequency("body_exact", forms[0]) if len(forms) == 1 else 0
+        if len(forms) != 1 or held >= min_docs(gen.live_count):
             words.append(word)
             continue
-        option = speller.closest(forms[0])
+        # a word in fewer documents than the speller's vocabulary needs (a typo seen once or
+        # twice, اللاجئيين) may be corrected too, but only by one edit: it may be a rare name
+        option = speller.closest(forms[0], max_edits=1 if held else MAX_EDITS)
         words.append(option or word)
         changed = changed or option is not None
     return (" ".join(words) if changed else None), late

@@ -120,11 +120,16 @@ class Generation:
         return self._entity_names
 
     def speller(self, wait: bool = False) -> Speller | None:
-        """The spelling suggester of this generation's vocabulary. Building it takes a few
-        seconds, longer than a request's budget, so the first call starts it in a thread
-        and, unless ``wait``, returns None until it is ready: a request never waits."""
+        """The spelling suggester of this generation's vocabulary: the one published with
+        it, memory-mapped at once. A generation without one (an older build) has it built:
+        that takes seconds, longer than a request's budget, so the first call starts it in
+        a thread and, unless ``wait``, returns None until it is ready."""
         if self._speller is None:
             self._speller = _SPELLERS.get(self.path.name)
+        if self._speller is None and self._speller_thread is None:
+            saved = Speller.load(self.path)  # memory-mapped: milliseconds, so no thread
+            if saved is not None:
+                self._keep_speller(saved)
         if self._speller is None:
             with _SPELLER_LOCK:
                 # a thread started before a fork (gunicorn --preload) is not in the child
@@ -138,7 +143,9 @@ class Generation:
         return self._speller
 
     def _build_speller(self) -> None:
-        speller = Speller.load(self.path) or self.compute_speller()
+        self._keep_speller(Speller.load(self.path) or self.compute_speller())
+
+    def _keep_speller(self, speller: Speller) -> None:
         with _SPELLER_LOCK:
             if len(_SPELLERS) >= 2:  # this generation's and the previous one's
                 _SPELLERS.pop(next(iter(_SPELLERS)))

@@ -309,9 +309,12 @@ class ShardedGeneration:
         return self._entity_names
 
     def speller(self, wait: bool = False) -> Speller | None:
-        """The corpus-wide speller, loaded in a thread on first use (as
-        ``Generation.speller``): None until it is ready, unless ``wait``."""
+        """The corpus-wide speller, memory-mapped at once on first use (as
+        ``Generation.speller``); built in a thread when the manifest has none (None until
+        it is ready, unless ``wait``)."""
         with self._lock:
+            if self._speller is None and self._speller_thread is None:
+                self._speller = Speller.load(self.path)
             if self._speller is None and self._speller_thread is None:
                 self._speller_thread = threading.Thread(target=self._load_speller, daemon=True,
                                                         name="mirsad-speller")

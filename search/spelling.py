@@ -164,12 +164,12 @@ class Speller:
         sym._max_length = max(map(len, words), default=0)
         return cls(sym, len(words))
 
-    def closest(self, word: str) -> str | None:
+    def closest(self, word: str, max_edits: int = MAX_EDITS) -> str | None:
         """The vocabulary's word nearest ``word`` (fewest edits, then most documents),
-        or None when none is within ``MAX_EDITS`` or the word is too short to guess."""
+        or None when none is within ``max_edits`` or the word is too short to guess."""
         from symspellpy import Verbosity
 
         if len(word) < MIN_LENGTH:
             return None
-        found = self._symspell.lookup(word, Verbosity.TOP, max_edit_distance=MAX_EDITS)
+        found = self._symspell.lookup(word, Verbosity.TOP, max_edit_distance=min(max_edits, MAX_EDITS))
         return found[0].term if found and found[0].term != word else None

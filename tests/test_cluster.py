@@ -193,6 +193,7 @@ def test_shards_built_as_ray_tasks_answer_as_those_built_here(cluster, corpus_sa
                          ray_address=c.address)
     assert report.indexed == local.live_count
     built = open_generation(current_generation(tmp_path / "ix"))
+    built.speller(wait=True), local.speller(wait=True)  # as a server has them before it serves
     for q in bench_queries()[:30]:
         req = parse_request({"q": q})
         assert comparable(answer(built, req)[0]) == comparable(answer(local, req)[0]), q

@@ -190,3 +190,33 @@ def test_grouped_field_writer_writes_whooshs_bytes(small_records, grouped_input,
     assert sorted(ours) == sorted(theirs) == ["pst", "trm"]
     for name in ours:
         assert ours[name] == theirs[name], name
+
+
+def test_grouped_field_writer_keeps_the_frequent_terms_postings(small_records, monkeypatch):
+    """What the one-pass path keeps for ``search.frequent_postings``: every searched or
+    faceted field's terms with more than MIN_POSTINGS postings (text terms only), each with
+    the doc numbers and the 32-bit weights it wrote."""
+    import numpy as np
+    from whoosh.filedb.filestore import RamStorage
+
+    from search import frequent_postings
+    from search.schema import IndexCodec
+
+    monkeypatch.setattr(frequent_postings, "MIN_POSTINGS", 10)  # 150 articles: enough such terms
+    grouped = _grouped_postings(small_records[:150])
+    storage, codec = RamStorage(), IndexCodec()
+    writer = codec.field_writer(storage, codec.new_segment(storage, "ix"))
+    writer.add_postings(build_schema(), None, grouped)
+    writer.close()
+    kept = {(f, t): (ids, weights) for f, t, ids, weights in writer.frequent}
+    expected = {}
+    for field, terms in grouped.fields.items():
+        for term, postings in terms.items():
+            if field in frequent_postings.FIELDS and len(postings) > 10 and not term.startswith(b"\xff"):
+                expected[(field, term.decode("utf-8"))] = postings
+    assert len(expected) > 100 and kept.keys() == expected.keys()
+    assert {f for f, _t in kept} >= {"body", "body_exact", "title", "root"}
+    for key, postings in expected.items():
+        ids, weights = kept[key]
+        assert ids.dtype == np.int32 and ids.tolist() == [p[2] for p in postings], key
+        assert np.array_equal(weights, np.array([p[3] for p in postings], dtype=np.float32)), key

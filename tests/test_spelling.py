@@ -56,12 +56,28 @@ def test_a_long_misspelled_query_stays_within_the_budget(corpus_gen):
     assert doc["took_ms"] >= elapsed * 1000 * 0.9 and doc["took_ms"] <= elapsed * 1000 + 1
 
 
-def test_no_suggestion_while_the_speller_is_built(corpus_index):
-    """A request never waits for the speller: the first one gets none and starts it."""
+def test_a_published_speller_answers_the_first_request(corpus_index):
+    """The speller published with a generation is mapped at once: no thread, and the first
+    misspelled query of a fresh generation object gets its suggestion."""
     from search.index import IndexHandle
 
     import search.index
 
+    gen = IndexHandle(corpus_index).get()
+    search.index._SPELLERS.pop(gen.path.name, None)
+    t0 = time.perf_counter()
+    assert suggest(gen, "السعوديهة", t0 + 2) == (analyze("السعودية", stemmed=False)[0], False)
+    assert time.perf_counter() - t0 < 0.5 and gen._speller_thread is None
+
+
+def test_no_suggestion_while_the_speller_is_built(corpus_index, monkeypatch):
+    """A request never waits for a speller that must be built (an older index without
+    one): the first one gets none and starts it."""
+    from search.index import IndexHandle
+
+    import search.index
+
+    monkeypatch.setattr(search.index.Speller, "load", classmethod(lambda cls, directory: None))
     gen = IndexHandle(corpus_index).get()  # a fresh generation object: no speller yet
     search.index._SPELLERS.pop(gen.path.name, None)  # nor one another test left built
     t0 = time.perf_counter()
@@ -71,13 +87,15 @@ def test_no_suggestion_while_the_speller_is_built(corpus_index):
     assert suggest(gen, "السعوديهة", time.perf_counter() + 2)[0]
 
 
-def test_a_query_that_finds_something_starts_no_speller(corpus_index):
-    """One CLI call's query is not slowed by the speller's load in a thread (it holds the
+def test_a_query_that_finds_something_starts_no_speller(corpus_index, monkeypatch):
+    """One CLI call's query is not slowed by building a speller in a thread (it holds the
     GIL for seconds): only a query that finds nothing starts it."""
     from search.engine import answer, parse_request
     from search.index import IndexHandle
 
     import search.index
+
+    monkeypatch.setattr(search.index.Speller, "load", classmethod(lambda cls, directory: None))
 
     gen = IndexHandle(corpus_index).get()
     search.index._SPELLERS.pop(gen.path.name, None)
@@ -153,16 +171,19 @@ def test_a_relaxed_query_answers_with_its_correction(corpus_gen):
 
 def test_a_word_the_corpus_holds_once_may_be_corrected(corpus_gen):
     """A query word in fewer documents than the speller's vocabulary needs (a typo the
-    corpus holds once) gets a suggestion when a frequent word is one edit away."""
+    corpus holds once) gets a suggestion when a frequent word is one edit away, and none
+    when the nearest is two edits away (it may be a rare name: فيدرر is no فيديو)."""
     from search.spelling import min_docs
 
     speller = corpus_gen.speller(wait=True)
     rare = [w for w, n in corpus_gen.store.term_counts("body_exact") if n < min_docs(corpus_gen.live_count)
             and len(w) >= 6 and not any(ch.isdigit() or ch.isascii() for ch in w)]
-    fixable = [(w, speller.closest(w)) for w in rare[:3000]]
+    fixable = [(w, speller.closest(w, max_edits=1)) for w in rare[:3000]]
     fixable = [(w, c) for w, c in fixable if c and corpus_gen.doc_frequency("body_exact", c) >= 20]
     assert fixable
     word, closest = fixable[0]
     assert suggest(corpus_gen, word, time.perf_counter() + 2) == (closest, False)
+    far = next(w for w in rare[:3000] if speller.closest(w, max_edits=1) is None and speller.closest(w))
+    assert suggest(corpus_gen, far, time.perf_counter() + 2) == (None, False)
     known = next(w for w, n in corpus_gen.store.term_counts("body_exact") if n >= 20 and len(w) >= 6)
     assert suggest(corpus_gen, known, time.perf_counter() + 2) == (None, False)

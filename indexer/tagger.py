@@ -29,11 +29,6 @@ MODEL = Path(__file__).parent / "models" / "ner.crfsuite"
 # rare words (names, mostly) from common ones.
 LEXICON = Path(__file__).parent / "models" / "wordfreq.tsv.gz"
 TYPES = ("PERS", "ORG", "LOC")
-# Added to every token's scores for the person and organization labels before decoding:
-# the CRF trained on ANERcorp misses more actors than it invents, and a bias trades a little
-# precision for recall (chosen by cross-validation on train.conll, README "Facets").
-# ``MIRSAD_ACTOR_BIAS`` overrides it, for evaluation.
-ACTOR_BIAS = 0.0
 
 _CACHE_LIMIT = 300_000
 
@@ -285,8 +280,6 @@ class Tagger:
         self._weights = np.zeros((len(self._attr) + 1, n))
         for (attr, label), weight in meta.state_features.items():
             self._weights[self._attr[attr], index[label]] = weight
-        bias = float(os.environ.get("MIRSAD_ACTOR_BIAS") or ACTOR_BIAS)
-        self._bias = np.array([bias if label[2:] in ("PERS", "ORG") else 0.0 for label in self.labels])
         self.transitions = np.zeros((n, n))
         for (a, b), weight in meta.transitions.items():
             self.transitions[index[a], index[b]] = weight
@@ -362,7 +355,6 @@ class Tagger:
         e[:-2] += words[w[2:], 4] * same_prev2[:, None]
         e[starts] += self._bos
         e[ends] += self._eos
-        e += self._bias
         return e
 
     def tag(self, keys: list[str], breaks: list[bool], gaz: list[str], starts: list[bool] | None = None) -> list[str]:

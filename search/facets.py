@@ -101,8 +101,9 @@ class FacetTable:
         return mask
 
     def _by_doc(self) -> tuple[np.ndarray, np.ndarray]:
-        """The pairs by document: (values in doc order, where each doc's start; one more
-        entry than the highest doc number with a value, plus one), computed on first use."""
+        """The pairs by document: (their values in document order, where each document's
+        values start: document d's are ``values[start[d]:start[d + 1]]``, for documents up
+        to the highest holding a value); published with the table, else computed once."""
         if self._doc_values is None:
             order = np.argsort(self.pair_doc, kind="stable")
             ends = np.bincount(self.pair_doc, minlength=1) if len(self.pair_doc) else np.zeros(1, dtype=np.int64)

@@ -138,8 +138,11 @@ def _search(args) -> int:
                 sys.stdout.write(line.lstrip("\ufeff") if args.csv else line)
             return 0
         result = search_document(gen, req)
-        if (result["total"] == 0 or result["relaxed"]) and req.q and result["suggestion"] is None:
-            gen.speller(wait=True)  # a server builds it beforehand; one command waits for it
+        if ((result["total"] == 0 or result["relaxed"]) and req.q and result["suggestion"] is None
+                and gen.speller() is None):
+            # an older index's speller is still being built: a server builds it beforehand;
+            # one command waits for it and asks again
+            gen.speller(wait=True)
             result = search_document(gen, req)
     except BadRequest as exc:
         name = option.get(exc.param, exc.param)

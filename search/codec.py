@@ -81,9 +81,10 @@ class GroupedFieldWriter(W3FieldWriter):
             prefix = pack_ushort(self._fieldid)
             terms = items.fields[fieldname]
             keep = fieldname in frequent_postings.FIELDS
+            least = frequent_postings.MIN_POSTINGS
             for term in sorted(terms):
                 postings = terms[term]
-                text = _text(term) if keep and len(postings) > frequent_postings.MIN_POSTINGS else None
+                text = frequent_postings.term_text(term) if keep and len(postings) > least else None
                 if text is not None:
                     ids, weights = [], array("f")
                     blocks, weight, maxweight = _term_blocks(postings, limit, level, fixed, ids, weights)
@@ -97,14 +98,6 @@ class GroupedFieldWriter(W3FieldWriter):
                 postfile.write(blocks)
                 offset += len(blocks)
             self.finish_field()
-
-
-def _text(term: bytes) -> str | None:
-    """A term's text, or None for bytes that are no UTF-8 (no query can name them)."""
-    try:
-        return term.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
 
 
 def _term_blocks(postings: list[tuple], limit: int, level: int, fixed: int | None,

@@ -31,6 +31,14 @@ MIN_POSTINGS = 128  # Whoosh's block size: a term with more spans several blocks
 SUFFIXES = (".frequent-terms.txt", ".frequent-starts.npy", ".frequent-docs.npy", ".frequent-weights.npy")
 
 
+def term_text(term: bytes) -> str | None:
+    """A term's text, or None for bytes that are no UTF-8 (no query can name them)."""
+    try:
+        return term.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def paths(directory: Path, segment_id: str) -> list[Path]:
     return [Path(directory) / (segment_id + suffix) for suffix in SUFFIXES]
 

@@ -142,8 +142,8 @@ class Generation:
                 self._speller_thread.join()
         return self._speller
 
-    def _build_speller(self) -> None:
-        self._keep_speller(Speller.load(self.path) or self.compute_speller())
+    def _build_speller(self) -> None:  # ``speller`` found none published with the generation
+        self._keep_speller(self.compute_speller())
 
     def _keep_speller(self, speller: Speller) -> None:
         with _SPELLER_LOCK:

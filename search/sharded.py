@@ -283,7 +283,6 @@ class ShardedGeneration:
     _related: RelatedForms | None = None
     _entity_names: EntityNames | None = None
     _speller: Speller | None = None
-    _speller_thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     sharded = True
 
@@ -309,22 +308,13 @@ class ShardedGeneration:
         return self._entity_names
 
     def speller(self, wait: bool = False) -> Speller | None:
-        """The corpus-wide speller, memory-mapped at once on first use (as
-        ``Generation.speller``); built in a thread when the manifest has none (None until
-        it is ready, unless ``wait``)."""
+        """The corpus-wide speller the manifest was published with, memory-mapped on first
+        use (as ``Generation.speller``); an empty one when it has none. ``wait`` is
+        ``Generation.speller``'s: loading never waits here."""
         with self._lock:
-            if self._speller is None and self._speller_thread is None:
-                self._speller = Speller.load(self.path)
-            if self._speller is None and self._speller_thread is None:
-                self._speller_thread = threading.Thread(target=self._load_speller, daemon=True,
-                                                        name="mirsad-speller")
-                self._speller_thread.start()
-        if wait and self._speller is None:
-            self._speller_thread.join()
+            if self._speller is None:
+                self._speller = Speller.load(self.path) or Speller.from_counts([])
         return self._speller
-
-    def _load_speller(self) -> None:
-        self._speller = Speller.load(self.path) or Speller.from_counts([])
 
     def doc_frequency(self, field_name: str, text: str) -> int:
         """Live documents holding the term, in all shards."""

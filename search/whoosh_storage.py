@@ -125,35 +125,34 @@ class WhooshStorage:
     def _load_frequent(self) -> list[FrequentPostings | None]:
         return [FrequentPostings.load(self.path, sid) if sid else None for sid in self._segment_ids()]
 
-    def save_frequent_postings(self) -> int:
+    def save_frequent_postings(self) -> None:
         """Write the frequent-terms table (``search.frequent_postings``) of every segment
         that has none (a merged one: the build's workers write their segments' own), from
-        its postings; returns how many were written."""
-        written = 0
+        its postings."""
+        limit = frequent_postings.MIN_POSTINGS
         for (sub, _offset), sid, table in zip(self._leaves, self._segment_ids(), self._frequent):
             if table is not None or sid is None:
                 continue
             terms = []
             for field in sorted(frequent_postings.FIELDS & set(self.schema.names())):
                 for term, info in sub.iter_field(field):
-                    if info.doc_frequency() <= frequent_postings.MIN_POSTINGS:
+                    text = frequent_postings.term_text(term) if info.doc_frequency() > limit else None
+                    if text is None:
                         continue
                     matcher = sub.postings(field, term)
                     if isinstance(matcher, FilterMatcher):  # deletions: masked when read
                         matcher = matcher.child
                     blocks = _leaf_blocks(matcher)
-                    terms.append((field, term.decode("utf-8") if isinstance(term, bytes) else term,
+                    terms.append((field, text,
                                   np.concatenate([np.asarray(b[0], dtype=np.int64) for b in blocks]),
                                   np.concatenate([np.asarray(b[1], dtype=np.float32) for b in blocks])))
             frequent_postings.save(self.path, sid, terms)
-            written += 1
         # the tables of segments a merge dropped (linked from the generation before)
         current = {sid for sid in self._segment_ids() if sid}
         for path in self.path.iterdir():
             if path.name.endswith(frequent_postings.SUFFIXES) and path.name.split(".", 1)[0] not in current:
                 path.unlink()
         self._frequent = self._load_frequent()
-        return written
 
     def postings(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         ids, tfs = [], []

@@ -391,13 +391,16 @@ class Extractor:
                 # needs the tagger to see a person there, and the tagger's bounds win
                 continue
             if entity.type == "person":
-                # a name the rules ran on past its end (جورج بوش بوجود، جون كندي رفض): the
-                # tagger's person over the name's first word ends it
+                # the tagger's person over the name's first word ends it: where the rules
+                # ran on past the name (جورج بوش بوجود، جون كندي رفض) or stopped inside
+                # it (الدكتور محمد بن حمد سيف الرمحي وزير)
                 s = j - len(entity.name.split()) + 1
-                end = next((b for a, b, kind in tagged if kind == "PERS" and a <= s <= b < j), None)
+                end = next((b for a, b, kind in tagged if kind == "PERS" and a <= s <= b != j), None)
+                if end is not None and end > j:
+                    end = _name_goes_on(tokens, taken, j, end)
                 if end is not None and s >= i:
-                    name = " ".join(entity.name.split()[:end - s + 1])
-                    entity = replace(entity, name=name)
+                    words = entity.name.split()[:end - s + 1] + [strip_marks(tokens[k][4]) for k in range(j + 1, end + 1)]
+                    entity = replace(entity, name=" ".join(words))
                     mention = (mention[0], tokens[end][1], entity, mention[3])
                     j = end
             taken[i:j + 1] = [True] * (j + 1 - i)
@@ -641,6 +644,19 @@ class Extractor:
             countries=list(countries.values()),
             spans=[sp for sp in spans if sp[3] in places or sp[3] in actors],
         )
+
+
+def _name_goes_on(tokens, taken: list[bool], j: int, end: int) -> int:
+    """How far a rule-found name ending at token j goes on into the tagger's longer
+    person ending at ``end``: not into a word another pass took, nor, but after a
+    particle (بن، عبد), into a given name (a second person: محمد سليمان وليد البعريني)
+    or an ordinary word (محمد سلامة فيديو), nor into Latin letters (ديفيد أوين Owen)."""
+    for k in range(j + 1, end + 1):
+        word = clitic_split(tokens[k][6])[1]
+        if taken[k] or not _LETTERS_RE.match(word) or (
+                tokens[k - 1][6] not in _NAME_PARTICLES and (word in GIVEN_NAMES or word in common_words())):
+            return k - 1
+    return end
 
 
 def _named_after(tokens, i: int) -> bool:

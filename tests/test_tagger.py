@@ -463,6 +463,29 @@ def test_titles_with_clitics_and_ministries(ex, corpus, record_id, needle, expec
     assert not any(a.startswith("وزارة") for a in found), found  # the minister's title, not the ministry
 
 
+@pytest.mark.corpus
+@pytest.mark.parametrize("corpus, record_id, needle, person", [
+    (SNN, "2015-07-21-00279", "سلطان باشا", "سلطان باشا الأطرش"),  # the rules stopped at باشا
+    (ANT, "AL-internationalNews-1035-20180507", "هادي طرشان", "هادي طرشان الوايلي"),
+    (SNN, "2015-07-21-02324", "متعب سالم", "متعب سالم النجراني"),
+])
+def test_a_rule_found_name_goes_on_where_the_tagger_goes_on(ex, corpus, record_id, needle, person):
+    found = actors(ex, corpus_sentence(corpus, record_id, needle))
+    assert person in found and needle not in found, found
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("corpus, record_id, needle, persons", [
+    (ANT, "AL-internationalNews-1052-20180508", "البعريني", ["محمد سليمان", "وليد البعريني"]),  # a second person
+    (SNN, "2015-07-21-01175", "ديفيد أوين", ["ديفيد أوين"]),  # then Owen in Latin letters
+    (ANT, "AL-culture-320-20180505", "محمد سلامة", ["محمد سلامة"]),  # then an ordinary word
+])
+def test_a_rule_found_name_does_not_run_into_the_next_words(ex, corpus, record_id, needle, persons):
+    found = actors(ex, corpus_sentence(corpus, record_id, needle))
+    for name in persons:
+        assert name in found, found
+
+
 def test_spokesman_of_an_organization_and_the_person(ex):
     found = actors(ex, "وقال الناطق باسم الحكومة الألمانية شتيفن زايبرت إن")
     assert "الحكومة الألمانية" in found and "شتيفن زايبرت" in found

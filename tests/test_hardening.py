@@ -131,8 +131,11 @@ def test_sigint_keeps_previous_index(tmp_path, seeds_dir):
     build_index([seeds_dir], index_dir, progress=False)
     before = os.readlink(index_dir / store.CURRENT)
     big = write_jsonl(tmp_path / "big.jsonl", (rec for _, rec in zip(range(3000), iter_corpus("saudinewsnet.jsonl.gz"))))
+    # Ctrl-C as in a terminal: a shell that starts the suite in the background (CI, nohup,
+    # `make test &`) has its children ignore SIGINT, and Python then installs no handler
     proc = subprocess.Popen([sys.executable, str(ROOT / "mirsad.py"), "index", str(big), "--index", str(index_dir),
-                             "--quiet"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                             "--quiet"], cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
     while not list(index_dir.glob(".build-*")) and time.time() < deadline:
         time.sleep(0.1)

@@ -34,9 +34,8 @@ _CACHE_LIMIT = 300_000
 
 
 # Word clusters from the same corpora (distributional: PPMI of left/right neighbours,
-# SVD, k-means): a word's cluster in a tree of 64, 512 and 2048 classes and in a flat 256
-# (``indexer.train_tagger.build_clusters``). Names the training data never saw share
-# clusters with those it did (بوش with ساركوزي).
+# SVD, k-means in two levels): a word's cluster at 64 and 512 classes. Names the
+# training data never saw share clusters with those it did (بوش with ساركوزي).
 CLUSTERS = Path(__file__).parent / "models" / "clusters.tsv.gz"
 def _gz_rows(default: Path, env: str) -> list[list[str]]:
     """The tab-separated rows of a shipped gzip table (``env`` may name another file, for
@@ -49,10 +48,9 @@ def _gz_rows(default: Path, env: str) -> list[list[str]]:
 
 
 @lru_cache(maxsize=1)
-def word_clusters() -> dict[str, tuple[str, ...]]:
-    """The shipped word clusters: word -> its class at each level, coarsest first (empty
-    when the file is missing)."""
-    return {row[0]: tuple(row[1:]) for row in _gz_rows(CLUSTERS, "MIRSAD_CLUSTERS")}
+def word_clusters() -> dict[str, tuple[str, str]]:
+    """The shipped word clusters: word -> (coarse, fine) class (empty when missing)."""
+    return {word: (coarse, fine) for word, coarse, fine in _gz_rows(CLUSTERS, "MIRSAD_CLUSTERS")}
 
 
 @lru_cache(maxsize=1)
@@ -171,7 +169,7 @@ class Features:
              "fq=" + str(min(int(math.log2(1 + word_counts().get(key, 0))), 16))]
         cluster = word_clusters().get(key) or word_clusters().get(rest)
         if cluster is not None:
-            f += [f"k{level}={c}" for level, c in enumerate(cluster, 1)]
+            f += ["k1=" + cluster[0], "k2=" + cluster[1]]
         for name, test in (("given", w.given_names), ("stop", w.name_stops), ("part", w.name_particles),
                            ("nat", w.nationalities), ("cue", w.place_cues), ("title", self._title_words),
                            ("role", w.role_words)):

@@ -76,10 +76,8 @@ def build_clusters(corpora: list[Path], vocabulary: list[str], out: Path, words:
                    contexts: int = 3_000, dims: int = 100) -> None:
     """Distributional word clusters: for the ``words`` commonest words, counts of their
     left and right neighbours among the ``contexts`` commonest, weighted by positive PMI,
-    reduced by SVD to ``dims`` dimensions, clustered by k-means into 64 classes, each of
-    those into 8 and each of these into 4 (a tree of 64 / 512 / 2048 classes), and once
-    more, flat, into 256 from another start (seeded: the same corpora give the same
-    clusters). Each level is one feature of the tagger (``Features``)."""
+    reduced by SVD to ``dims`` dimensions, clustered by k-means into 64 classes and each
+    of those into 8 (seeded: the same corpora give the same clusters)."""
     import numpy as np
     from scipy import sparse  # the "train" extra: only make train-tagger needs scipy
     from scipy.cluster.vq import kmeans2
@@ -112,21 +110,13 @@ def build_clusters(corpora: list[Path], vocabulary: list[str], out: Path, words:
     u, s, _ = svds(ppmi, k=dims, random_state=0)
     x = u * np.sqrt(s)
     x /= np.linalg.norm(x, axis=1, keepdims=True) + 1e-9
-
-    def split(parent: np.ndarray, parts: int, min_size: int, iterations: int) -> np.ndarray:
-        """Each class of ``parent`` split by k-means into ``parts`` (small ones kept whole)."""
-        child = np.zeros(n, dtype=int)
-        for c in np.unique(parent):
-            members = np.flatnonzero(parent == c)
-            if len(members) > min_size:
-                _, child[members] = kmeans2(x[members], parts, minit="++", seed=0, iter=iterations)
-        return parent * parts + child
-
     _, coarse = kmeans2(x, 64, minit="++", seed=0, iter=15)
-    fine = split(coarse, 8, 16, 10)
-    finer = split(fine, 4, 8, 10)
-    _, flat = kmeans2(x, 256, minit="++", seed=1, iter=15)
-    _write_gz(out, "".join(f"{w}\t{coarse[i]}\t{fine[i]}\t{finer[i]}\t{flat[i]}\n" for w, i in index.items()))
+    fine = np.zeros(n, dtype=int)
+    for c in range(64):
+        members = np.flatnonzero(coarse == c)
+        if len(members) > 16:
+            _, fine[members] = kmeans2(x[members], 8, minit="++", seed=0, iter=10)
+    _write_gz(out, "".join(f"{w}\t{coarse[i]}\t{coarse[i] * 8 + fine[i]}\n" for w, i in index.items()))
 
 
 def read_conll(path: Path) -> list[list[tuple[str, str]]]:

@@ -361,8 +361,9 @@ class Extractor:
 
         A common-word name (``~``) that lacked a cue counts where the tagger reads these
         very words as one name of its kind (inside a longer name, زين الدين زيدان, the
-        common-word name is not it), and a town or city only where the article names its
-        country too (سيول with كوريا; floods are سيول too); a very common word (``~~``:
+        common-word name is not it), and a town or city only after a preposition (في دوما;
+        not في حديثه) or where the article names its country too (سيول with كوريا;
+        floods are سيول too); a very common word (``~~``:
         الاتفاق، النصر) only ever after a cue. A rule-found person needs the tagger's
         agreement unless a given name starts it. A tagger span over words no other pass
         took becomes a place or an actor."""
@@ -375,9 +376,12 @@ class Extractor:
                 continue
             want = ("LOC",) if node.facet == "place" else ("ORG", "PERS")
             entity = node.entity
+            # after a preposition (في دوما، إلى سيول) the tagger's word is enough; without
+            # one a town must have its country named too
+            weak_cue = i > 0 and tokens[i - 1][6] in WORDS.weak_place_cues
             accept = (node.needs_cue == 1 and spans.get((i, j)) in want
                       and not _hamza_mismatch(tokens[i][4], entity)
-                      and (node.facet != "place" or not entity.country or entity.country in countries))
+                      and (node.facet != "place" or not entity.country or weak_cue or entity.country in countries))
             if accept:
                 out.append((tokens[i][0], tokens[j][1], entity, node.facet))
             if accept or spans.get((i, j)) in want:  # a rejected reading is no new name for the tagger either
@@ -915,12 +919,9 @@ RULE_STARTS = frozenset(_FIRST_WORDS | {c + w for c in ("و", "ف", "ب", "ل", 
 
 def _is_cue(key: str, node: _Node) -> bool:
     """``key`` (the word before a common-word name) is a cue for it: a place cue (also
-    with a clitic: بمحافظة، وريف), for a ``~`` place a preposition, for an actor an
-    actor cue (نادي، فريق)."""
+    with a clitic: بمحافظة، وريف), for an actor an actor cue (نادي، فريق)."""
     if node.facet == "place":
         cues = PLACE_CUES
-        if node.needs_cue == 1 and key in WORDS.weak_place_cues:
-            return True
     else:
         cues = WORDS.actor_cues
     return key in cues or (key[:1] in "وفبل" and key[1:] in cues)

@@ -311,6 +311,7 @@ def corpus_sentence(corpus: str, record_id: str, needle: str) -> str:
 
 
 ANT = "ant-multisource.jsonl.gz"
+SNN = "saudinewsnet.jsonl.gz"
 
 
 @pytest.mark.corpus
@@ -329,6 +330,26 @@ ANT = "ant-multisource.jsonl.gz"
 def test_homographs_read_from_context(ex, record_id, needle, wrong):
     sentence = corpus_sentence(ANT, record_id, needle)
     assert wrong not in places(ex, sentence), sentence
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("corpus, record_id, needle, wrong", [
+    # a common-word town after a preposition is a place only where the tagger reads one
+    (SNN, "2015-07-21-00220", "في حديثه", "حديثة"),  # in his talk, not Haditha
+    (SNN, "2015-07-27-00273", "في بلد مفتوح", "بلد"),  # a country, not Balad
+    (SNN, "2015-08-06-00191", "وقف اطلاق", "وقف"),  # a ceasefire, not Al Waqf
+    (SNN, "2015-07-21-00040", "في الحي", "الحي"),  # the neighbourhood, not Al Hayy
+    (ANT, "BB-internationalNews-164-20180316", "في صور", "صور"),  # in pictures, not Tyre
+    (ANT, "SK-middleEast-2874-20180714", "في باب النخيل", "إب"),  # a gate, not Ibb
+])
+def test_a_preposition_alone_makes_no_place(ex, corpus, record_id, needle, wrong):
+    sentence = corpus_sentence(corpus, record_id, needle)
+    assert wrong not in places(ex, sentence), sentence
+
+
+def test_a_capital_is_no_common_word(ex):
+    sentence = corpus_sentence(ANT, "FR-internationalNews-2252-20180711", "في هلسنكي")
+    assert "هلسنكي" in places(ex, sentence), sentence
 
 
 @pytest.mark.corpus
@@ -370,7 +391,6 @@ def test_no_rule_found_junk(ex, record_id, needle):
     assert not any(set(needle.split()) & set(a.split()) for a in found), found
 
 
-SNN = "saudinewsnet.jsonl.gz"
 
 
 @pytest.mark.corpus

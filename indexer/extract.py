@@ -502,6 +502,16 @@ class Extractor:
             return i + 1, Entity(name, "", "government" if head == "government" else "state_force")
         if head == "ministry" and nxt.startswith("ال"):
             j = i + 1
+            # its portfolio may go on in adjectives, also joined by و (وزارة الشؤون البلدية
+            # والقروية، وزارة الخدمة المدنية، وزارة الحرس الوطني); not a day (الأربعاء) nor a
+            # relative pronoun (وزارة الإسكان التي)
+            while j + 1 < len(tokens) and j - i < 4 and not tokens[j + 1][3]:
+                word = tokens[j + 1][6]
+                word = word[1:] if word.startswith("وال") else word
+                if not (word.startswith("ال") and word.endswith(("ي", "يه"))) or word in _NAME_STOP \
+                        or _masculine(word) in NATIONALITIES:
+                    break  # التي، الذي: a relative clause begins
+                j += 1
             if j + 1 < len(tokens) and not tokens[j + 1][3] and _masculine(tokens[j + 1][6]) in NATIONALITIES:
                 j += 1
             name = "وزارة " + " ".join(strip_marks(tokens[k][4]) for k in range(i + 1, j + 1))

@@ -358,6 +358,22 @@ def test_the_club_al_ittihad_and_other_unions(ex, corpus, record_id, needle, rig
     assert (right is None or right in found) and (wrong is None or wrong not in found), found
 
 
+@pytest.mark.corpus
+@pytest.mark.parametrize("corpus, record_id, needle, ministry", [
+    (SNN, "2015-08-03-00599", "وزارة الشؤون البلدية", "وزارة الشؤون البلدية والقروية"),
+    (SNN, "2015-07-22-00268", "وزارة الخدمة المدنية", "وزارة الخدمة المدنية"),
+    (SNN, "2015-08-02-00723", "وزارة الإسكان التي", "وزارة الإسكان"),  # then a relative clause
+])
+def test_a_ministry_keeps_its_whole_portfolio(ex, corpus, record_id, needle, ministry):
+    found = actors(ex, corpus_sentence(corpus, record_id, needle))
+    assert ministry in found and not any(a.startswith(ministry + " ") for a in found), found
+
+
+def test_sol_is_seoul(ex):
+    sentence = corpus_sentence(ANT, "SK-internationalNews-1633-20180518", "سول تقلل")
+    assert "سيول" in places(ex, sentence) and "سول" not in actors(ex, sentence), sentence
+
+
 def test_a_capital_is_no_common_word(ex):
     sentence = corpus_sentence(ANT, "FR-internationalNews-2252-20180711", "في هلسنكي")
     assert "هلسنكي" in places(ex, sentence), sentence

@@ -374,6 +374,21 @@ def test_sol_is_seoul(ex):
     assert "سيول" in places(ex, sentence) and "سول" not in actors(ex, sentence), sentence
 
 
+@pytest.mark.corpus
+@pytest.mark.parametrize("corpus, record_id, needle, wrong", [
+    # one-word place names and aliases that are common words wait for a cue or the tagger
+    (SNN, "2015-07-22-00078", "إلى الحد الأقصى", "المسجد الأقصى"),  # the maximum
+    (SNN, "2015-07-21-00370", "المتوسط السنوي", "البحر المتوسط"),  # the average
+    (SNN, "2015-07-22-00218", "بورصة شنغهاي", "بورصة"),  # a stock exchange, not Bursa
+    (SNN, "2015-07-27-00103", "في ميدان العلوم", "ميدان"),  # a field, not Medan
+    (SNN, "2015-07-22-00348", "إنقاذ بحري", "بحري"),  # maritime, not Khartoum North
+    (ANT, "CN-internationalNews-345-20180513", "في العراق والشام", "دمشق"),  # the Levant
+])
+def test_common_word_places_wait_for_context(ex, corpus, record_id, needle, wrong):
+    sentence = corpus_sentence(corpus, record_id, needle)
+    assert wrong not in places(ex, sentence), sentence
+
+
 def test_a_capital_is_no_common_word(ex):
     sentence = corpus_sentence(ANT, "FR-internationalNews-2252-20180711", "في هلسنكي")
     assert "هلسنكي" in places(ex, sentence), sentence

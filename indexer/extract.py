@@ -230,7 +230,7 @@ class Extractor:
             out = found + self._combine(tokens, covered, ruled, tagged, found, pending)
         else:
             out = found + [m for _, _, m in ruled]
-        out = _headed_organizations(tokens, out)
+        out = _headed_organizations(tokens, _not_places_but_persons(out))
         return sorted(out + _short_mentions(tokens, out), key=lambda m: m[0])
 
     def _rule_pass(self, tokens: list, covered: list[bool]) -> list[tuple[int, int, tuple]]:
@@ -784,6 +784,17 @@ def _token_spans(tokens, mentions) -> list[tuple[int, int] | None]:
         else:
             out.append(None)
     return out
+
+
+def _not_places_but_persons(mentions):
+    """Without the tagger's one-word places that are a word of a person the article names
+    in full (هادي with عبد ربه منصور هادي, هورست with هورست زيهوفر): that word alone is
+    the person, as ``_short_mentions`` then finds."""
+    names = {w for _, _, e, facet in mentions if facet == "actor" and e.type == "person" and " " in e.name
+             for w in (e.name.split()[0], e.name.split()[-1])}
+    if not names:
+        return mentions
+    return [m for m in mentions if not (m[3] == "place" and m[2].type == "place" and m[2].name in names)]
 
 
 def _short_mentions(tokens, mentions) -> list[tuple[int, int, Entity, str]]:

@@ -389,6 +389,18 @@ def test_common_word_places_wait_for_context(ex, corpus, record_id, needle, wron
     assert wrong not in places(ex, sentence), sentence
 
 
+@pytest.mark.corpus
+@pytest.mark.parametrize("corpus, record_id, person, word", [
+    (SNN, "2015-07-21-00980", "عبد ربه منصور هادي", "هادي"),
+    (ANT, "FR-internationalNews-961-20180427", "أندريس إنييستا", "إنييستا"),
+    (ANT, "BB-internationalNews-66-20180223", "بيل كلينتون", "كلينتون"),
+])
+def test_a_word_of_a_person_named_in_full_is_no_place(ex, corpus, record_id, person, word):
+    record = next(r for r in iter_corpus(corpus) if str(r["id"]) == record_id)
+    out = ex.extract(Record(id=record_id, title=record.get("title") or "", body=record.get("body") or ""))
+    assert person in [a.name for a in out.actors] and word not in [p.name for p in out.places]
+
+
 def test_a_capital_is_no_common_word(ex):
     sentence = corpus_sentence(ANT, "FR-internationalNews-2252-20180711", "في هلسنكي")
     assert "هلسنكي" in places(ex, sentence), sentence

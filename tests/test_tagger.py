@@ -407,6 +407,17 @@ def test_hafar_al_batin_is_a_saudi_city(ex):
     assert "حفر الباطن" in places(ex, sentence) and "الباطن" not in places(ex, sentence) + actors(ex, sentence)
 
 
+@pytest.mark.corpus
+@pytest.mark.parametrize("record_id, needle, place", [
+    # Saudi governorates that GeoNames has no Arabic name for, typed in by hand
+    ("2015-07-22-00448", "والمجمعة وشقراء", "المجمعة"),
+    ("2015-07-22-00348", "في الخفجي", "الخفجي"),
+    ("2015-07-21-02910", "صيف عنيزة", "عنيزة"),
+])
+def test_saudi_governorates(ex, record_id, needle, place):
+    assert place in places(ex, corpus_sentence(SNN, record_id, needle))
+
+
 def test_a_capital_is_no_common_word(ex):
     sentence = corpus_sentence(ANT, "FR-internationalNews-2252-20180711", "في هلسنكي")
     assert "هلسنكي" in places(ex, sentence), sentence

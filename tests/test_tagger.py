@@ -418,6 +418,21 @@ def test_saudi_governorates(ex, record_id, needle, place):
     assert place in places(ex, corpus_sentence(SNN, record_id, needle))
 
 
+@pytest.mark.corpus
+def test_a_front_is_where_the_fighting_is(ex):
+    sentence = corpus_sentence(ANT, "SK-middleEast-1992-20180527", "جبهة الحديدة")
+    assert "الحديدة" in places(ex, sentence) and "جبهة الحديدة" not in actors(ex, sentence), sentence
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("corpus, record_id, needle, place", [
+    (ANT, "AL-internationalNews-1325-20180525", "بمديرية التحيتا", "التحيتا"),  # a Yemeni district
+    (SNN, "2015-07-21-01550", "قطاع ضباء", "ضبا"),  # Duba, written with its hamza
+])
+def test_places_added_this_round(ex, corpus, record_id, needle, place):
+    assert place in places(ex, corpus_sentence(corpus, record_id, needle))
+
+
 def test_a_capital_is_no_common_word(ex):
     sentence = corpus_sentence(ANT, "FR-internationalNews-2252-20180711", "في هلسنكي")
     assert "هلسنكي" in places(ex, sentence), sentence

@@ -433,6 +433,16 @@ def test_places_added_this_round(ex, corpus, record_id, needle, place):
     assert place in places(ex, corpus_sentence(corpus, record_id, needle))
 
 
+@pytest.mark.corpus
+@pytest.mark.parametrize("record_id, needle", [
+    ("JA-culture-90-20170415", "مراسلة \"الجوهرة أف أم\""),  # the outlet's own reporter
+    ("JA-culture-116-20170609", "وإذاعة الجوهرة أف أم"),
+])
+def test_the_outlet_citing_itself_is_no_actor(ex, record_id, needle):
+    found = actors(ex, corpus_sentence("ant-jawharafm.jsonl.gz", record_id, needle))
+    assert not any("أف أم" in a for a in found), found
+
+
 def test_a_capital_is_no_common_word(ex):
     sentence = corpus_sentence(ANT, "FR-internationalNews-2252-20180711", "في هلسنكي")
     assert "هلسنكي" in places(ex, sentence), sentence

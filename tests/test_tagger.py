@@ -50,7 +50,7 @@ WORDS = load_words()
 @pytest.mark.parametrize("words, member, not_member", [
     (WORDS.given_names, ["علي", "امين", "سامي", "سامى", "فاطمه"], ["على", "الى"]),  # ى variants, not stops
     (WORDS.name_stops, ["على", "في", "فى", "الى", "يزال"], ["علي", "سامي"]),
-    (WORDS.place_cues, ["مدينه", "ريف", "معبر"], ["في"]),
+    (WORDS.place_cues, ["مدينه", "ريف", "معبر", "محافظ"], ["في"]),  # محافظ الديوانية: its governor
     (WORDS.weak_place_cues, ["في", "فى", "بين", "مع"], ["من", "عن"]),  # من نصيب: "the share of"
     (WORDS.actor_cues, ["نادي", "فريق", "لاعب", "شركه"], ["رئيس", "حزب", "بنك"]),  # no common-word party or bank
     (WORDS.media_cues, ["صحيفه", "وكاله", "قناه"], []),
@@ -441,6 +441,14 @@ def test_places_added_this_round(ex, corpus, record_id, needle, place):
 def test_the_outlet_citing_itself_is_no_actor(ex, record_id, needle):
     found = actors(ex, corpus_sentence("ant-jawharafm.jsonl.gz", record_id, needle))
     assert not any("أف أم" in a for a in found), found
+
+
+@pytest.mark.corpus
+def test_customs_are_not_diwaniyah(ex):
+    # Tunisian الديوانية is "of the customs"; Iraq's Diwaniyah waits for a cue (محافظ الديوانية)
+    tunisian = corpus_sentence("ant-jawharafm.jsonl.gz", "JA-localNews-4544-20170513", "بالإجراءات الديوانية")
+    iraqi = corpus_sentence(ANT, "AL-economy-11-20180215", "محافظ الديوانية")
+    assert "الديوانية" not in places(ex, tunisian) and "الديوانية" in places(ex, iraqi)
 
 
 def test_a_capital_is_no_common_word(ex):

@@ -22,7 +22,7 @@ from whoosh.analysis import Filter, RegexTokenizer, Token, Tokenizer
 # word other index terms: the builder records it, and an index built with another
 # version still answers (with the stems it holds) but says it should be rebuilt
 # (``Generation.analysis_current``; ``mirsad index --unless-current`` rebuilds it).
-ANALYSIS_VERSION = 4
+ANALYSIS_VERSION = 5
 
 # --- character tables -------------------------------------------------------------
 

@@ -12,7 +12,7 @@ WORKERS ?= 3
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help install run serve index test chromium eval eval-entities train-tagger bench bench-growth bench-scale loadtest loadtest-abuse clean
+.PHONY: help install run serve index test chromium eval eval-entities train-tagger bench bench-swap bench-growth bench-scale loadtest loadtest-abuse clean
 
 help:
 	@echo "make run    - install, build the index from $(CORPUS)/ if missing, serve on http://$(HOST):$(PORT)"
@@ -22,6 +22,7 @@ help:
 	@echo "make eval-entities - the name tagger and extraction on ANERcorp test and the seeds"
 	@echo "make train-tagger  - rebuild indexer/models/ (the tagger) from the shared data"
 	@echo "make bench  - indexing and search speed on the shared corpora"
+	@echo "make bench-swap [INDEX=dir] - the first queries after a swap, through the server"
 	@echo "make bench-growth [LARGE=250000] - memory of growing archives, --add against a rebuild"
 	@echo "make bench-scale [SYNTHETIC=250000] - 4 shards on a local Ray cluster beside one index"
 
@@ -73,6 +74,9 @@ bench: install
 	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.speed $(if $(PROCS),--procs $(PROCS))
 
 # Memory of a 4x archive, --add against a full rebuild (~30 min); LARGE=250000 adds the big archive
+bench-swap: install
+	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.swap $(INDEX)
+
 bench-growth: install
 	MIRSAD_SHARED=$(SHARED) $(BIN)/python -m bench.growth $(if $(LARGE),--large $(LARGE))
 

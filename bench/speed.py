@@ -12,6 +12,7 @@ Writes bench/results/speed-<time>.json and prints a one-line summary. Never run 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -99,11 +100,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http(index_dir: Path, queries: list[str], clients: int, workers: int, rounds: int, extra: tuple = (),
-         answers: dict | None = None) -> dict:
-    """Client-measured latency of ``/api/search`` through ``mirsad serve`` (``extra``: more
-    of its options, ``--ray ADDRESS``); ``answers``, when given, receives each query's
-    JSON answer (asked once more after the warm-up round)."""
+@contextlib.contextmanager
+def served(index_dir: Path, workers: int, extra: tuple = ()):
+    """``mirsad serve`` on a free loopback port, once it answers ``/api/health``: yields
+    its base URL, and stops it after."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, str(ROOT / "mirsad.py"), "serve", "--index", str(index_dir),
                              "--port", str(port), "--workers", str(workers), *extra], cwd=ROOT,
@@ -116,6 +116,18 @@ def http(index_dir: Path, queries: list[str], clients: int, workers: int, rounds
                 break
             except OSError:
                 time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def http(index_dir: Path, queries: list[str], clients: int, workers: int, rounds: int, extra: tuple = (),
+         answers: dict | None = None) -> dict:
+    """Client-measured latency of ``/api/search`` through ``mirsad serve`` (``extra``: more
+    of its options, ``--ray ADDRESS``); ``answers``, when given, receives each query's
+    JSON answer (asked once more after the warm-up round)."""
+    with served(index_dir, workers, extra) as base:
         urls = [base + "/api/search?" + urllib.parse.urlencode({"q": q}) for q in queries]
         for u in urls:  # warm every worker's caches
             urllib.request.urlopen(u, timeout=30).read()
@@ -148,9 +160,6 @@ def http(index_dir: Path, queries: list[str], clients: int, workers: int, rounds
         for t in threads:
             t.join()
         total = time.perf_counter() - t0
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
     return {"clients": clients, "workers": workers, "requests": len(times) + len(errors), "errors": len(errors),
             "p50_ms": round(percentile(times, 50), 2), "p95_ms": round(percentile(times, 95), 2),
             "p99_ms": round(percentile(times, 99), 2), "rps": round(len(times) / total, 1)}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from itertools import accumulate
 from urllib.parse import urlsplit
 
@@ -47,6 +48,7 @@ GIVEN_NAMES = WORDS.given_names
 # Punctuation that ends a name (quotes do not: غرفة عمليات “غضب الفرات”).
 _CLITIC_ARTICLE = ("لل", "بال", "وال", "فال", "كال")
 _LETTERS_RE = re.compile("^[\u0621-\u064a]{2,}$")
+_ANY_LETTER_RE = re.compile("[\u0621-\u064aA-Za-z]")
 _PUNCT_BREAK = re.compile(r"[،,.:;؛!?؟()\[\]{}\-–—ـ/\\|]")
 _BREAK_RE = re.compile(_PUNCT_BREAK.pattern[:-1] + "\n]")  # punctuation or a line break
 _SPLIT_RE = re.compile("(" + WORD_PATTERN + ")")
@@ -139,9 +141,12 @@ def _readings(token: str, first: bool) -> list[tuple[bool, str]]:
     if not first:
         return keys
     m = _CLITIC_RE.match(w)
+    counts = word_counts()
     for p in (m.group(1), m.group(2) if not m.group(1) else "", m.group(1) + m.group(2)):
         if p and len(w) - len(p) >= 2:
             rest = w[len(p):]
+            if "ك" in p and counts.get(rest, 0) < counts.get(w, 0):
+                continue  # كلاوس is Klaus, not "like Laos": ك seldom stands before a name
             keys.append(_word_key(rest))
             if rest.startswith("ل") and p.endswith("ل") and len(rest) > 3:
                 keys.append((True, rest[1:]))  # ولل + word
@@ -227,10 +232,11 @@ class Extractor:
         ruled = self._rule_pass(tokens, covered)
         if self.tagger is not None:
             tagged = self._tagger_pass(tokens, self._merge_tags(tokens, found, ruled, pending))
+            found, covered = _places_in_organizations(tokens, tagged, found, covered)
             out = found + self._combine(tokens, covered, ruled, tagged, found, pending)
         else:
             out = found + [m for _, _, m in ruled]
-        out = _headed_organizations(tokens, _not_places_but_persons(out))
+        out = _headed_organizations(tokens, _not_places_but_persons(_without_byline(text, out)))
         return sorted(out + _short_mentions(tokens, out), key=lambda m: m[0])
 
     def _rule_pass(self, tokens: list, covered: list[bool]) -> list[tuple[int, int, tuple]]:
@@ -273,9 +279,13 @@ class Extractor:
             j, node = best
             short = j - i + 1 < len(node.entity.name.split())  # a shorter alias (نصر الله), not the name
             if node.entity.type == "person" and i > 0 and not tokens[i][3] and (
-                    ((j == i or short) and tokens[i - 1][6] in GIVEN_NAMES) or tokens[i - 1][6] in _NAME_PARTICLES):
+                    ((j == i or short) and not _own_name_word(tokens[i - 1][6], node.entity)
+                     and (tokens[i - 1][6] in GIVEN_NAMES or _unknown_word_before(tokens, covered, i)))
+                    or tokens[i - 1][6] in _NAME_PARTICLES):
                 # تركي المالكي is not نوري المالكي, ابراهيم نصر الله is not حسن نصر الله, and
-                # فيصل بن سلمان بن عبدالعزيز is not the king: leave them to the name rules
+                # فيصل بن سلمان بن عبدالعزيز is not the king, nor جيب بوش George Bush: leave
+                # them to the name rules and the tagger. A word of the known person's own name
+                # (بنيامين نتانياهو, عبدالفتاح السيسي) is that person, read on below.
                 continue
             if node.facet == "place" and j == i and i > 0 and not tokens[i][3] and tokens[i - 1][6] in GIVEN_NAMES \
                     and node.entity.type not in ("country", "capital"):
@@ -292,6 +302,10 @@ class Extractor:
                 i -= 1
                 entity = replace(entity, aliases=entity.aliases + (" ".join(strip_marks(t[4]) for t in tokens[i:j + 1]),))
             covered[i:j + 1] = [True] * (j + 1 - i)
+            written = _written_form(tokens, i, j, entity.type == "person")
+            if _spelling_key(written) not in _spelling_keys(entity):
+                # عبدالله الثاني for عبد الله الثاني: the article's own spelling is a name of it too
+                entity = replace(entity, aliases=entity.aliases + (written,))
             if entity.type != "media" and not self._quoted_outlet(text, tokens, i, j):
                 found.append((tokens[i][0], tokens[j][1], entity, node.facet))
                 if node.alternatives:
@@ -414,18 +428,20 @@ class Extractor:
                 b -= 1
             if a > b or any(taken[a:b + 1]) or (kind == "PERS" and (_named_after(tokens, a) or _preposition_ali(tokens, a))):
                 continue
-            name = self._tagged_name(tokens, a, b, after_conjunction)
+            name = self._tagged_name(tokens, a, b, after_conjunction, kind)
             if name is None:
                 continue
             if kind == "LOC":
                 if a == b and inflects_common_word(clitic_split(tokens[a][6])[1]):
                     continue  # صناعية، منافسين، حكومته: an inflected ordinary word is no place
+                if a == b and self._hamza_of_no_known_place(tokens, a):
+                    continue  # وفأس is an axe: the tagger's place is فاس written with a hamza it never has
                 out.append((tokens[a][0], tokens[b][1], Entity(name, "", "place"), "place"))
             else:
                 out.append((tokens[a][0], tokens[b][1], Entity(name, "", "person" if kind == "PERS" else "organization"), "actor"))
         return out
 
-    def _tagged_name(self, tokens, a: int, b: int, after_conjunction: bool = False) -> str | None:
+    def _tagged_name(self, tokens, a: int, b: int, after_conjunction: bool = False, kind: str = "") -> str | None:
         """A tagger span as a name: marks stripped, the first word's clitics removed;
         None for what is no name: words of the rules' lists alone (الريف، بلدة), ordinary
         words alone, a medium cited after its cue (صحيفة "صن"), no letters."""
@@ -433,26 +449,42 @@ class Extractor:
         if all(w in _LIST_WORDS for w in bare):
             return None
         common = common_words()
-        if all(w in common and w not in GIVEN_NAMES and not self._is_known_word(w.translate(FOLD), first=False) for w in bare):
-            return None  # a run of ordinary words (البنك المركزي، شاركنا رأيك)
+        if all(w in common and w not in GIVEN_NAMES and not self._is_known_word(w.translate(FOLD), first=False) for w in bare) \
+                and not (kind == "ORG" and len(bare) >= 3 and bare[0].removeprefix("ال") in WORDS.org_name_heads
+                         and bare[1].removeprefix("ال") not in _BODY_OF):
+            # a run of ordinary words (البنك المركزي، شاركنا رأيك); منظمة المؤتمر الإسلامي is a name
+            return None
         if a > 0 and clitic_split(tokens[a - 1][6])[1] in WORDS.media_cues:
             return None
         words = [strip_marks(tokens[k][4]) for k in range(a, b + 1)]
-        words[0] = words[0][1:] if after_conjunction else strip_clitics(words[0])
+        if after_conjunction:
+            words[0] = words[0][1:]
+        elif tokens[a][6] not in GIVEN_NAMES:  # لبنى is a name, not ل + بنى
+            words[0] = strip_clitics(words[0])
         name = " ".join(words)
         if len(name) < 3 or not _LETTERS_RE.match(name.replace(" ", "")):
             return None
         return name
 
-    def _match_at(self, tokens, i: int):
-        """(last token index, trie node) of the longest gazetteer name at token i, and of
-        the longest common-word name (``~``) that lacks its cue word."""
-        best = common = None
+    def _hamza_of_no_known_place(self, tokens, i: int) -> bool:
+        """Whether word i reads as a known one-word place only without a hamza it is
+        written with (وفأس: فاس, Fez; ``_hamza_mismatch``)."""
+        return any(node.entity is not None and node.facet == "place" and _hamza_mismatch(tokens[i][4], node.entity)
+                   for node in self._starts_at(tokens, i))
+
+    def _starts_at(self, tokens, i: int) -> list[_Node]:
+        """The trie nodes word i may start a name at (cached per word)."""
         starts = self._starts.get(tokens[i][2])
         if starts is None:
             starts = [n for n in (self.root.children.get(k) for k in _text_keys(tokens[i][2], True)) if n]
             self._starts[tokens[i][2]] = starts
-        for node in starts:
+        return starts
+
+    def _match_at(self, tokens, i: int):
+        """(last token index, trie node) of the longest gazetteer name at token i, and of
+        the longest common-word name (``~``) that lacks its cue word."""
+        best = common = None
+        for node in self._starts_at(tokens, i):
             j = i
             while node is not None:
                 if node.entity is not None and (best is None or j > best[0]):
@@ -520,8 +552,10 @@ class Extractor:
 
     def _named_at(self, tokens, i):
         """A given name and one to three more words, closed by punctuation: a person."""
-        if (tokens[i][6] not in GIVEN_NAMES or (i > 0 and not tokens[i][3] and tokens[i - 1][6] in GIVEN_NAMES)
+        if (tokens[i][6] not in GIVEN_NAMES
+                or (i > 0 and not tokens[i][3] and (tokens[i - 1][6] in GIVEN_NAMES or tokens[i - 1][6] in _NAME_PARTICLES))
                 or _preposition_ali(tokens, i)):
+            # after بن (سلمان بن عبدالعزيز آل سعود) the given name is a father's, inside a longer name
             return None
         end = self._name_from(tokens, i)
         if end is None or not (end + 1 >= len(tokens) or _PUNCT_BREAK.search(tokens[end + 1][5])):
@@ -660,6 +694,46 @@ class Extractor:
         )
 
 
+@lru_cache(maxsize=50_000)
+def _name_words(entity: Entity) -> frozenset[str]:
+    """The words (folded) of a known person's name and aliases, and its first two words
+    joined (عبدالفتاح for عبد الفتاح السيسي)."""
+    words = {fold_word(w) for n in (entity.name, *entity.aliases) for w in n.lstrip("~").split()}
+    first = entity.name.split()
+    if len(first) > 2:
+        words.add(fold_word(first[0]) + fold_word(first[1]))
+    return frozenset(words)
+
+
+def _own_name_word(key: str, entity: Entity) -> bool:
+    """Whether a word (folded) belongs to a known person's own name (بنيامين before
+    نتانياهو, طيب before أردوغان), so that the name goes on into it."""
+    return key in _name_words(entity)
+
+
+def _written_form(tokens, i: int, j: int, person: bool) -> str:
+    """Tokens i..j as the article writes them: marks and tatweel stripped, the first
+    word's clitics removed (وللعراق -> العراق), and, of a ``person``, the titles before
+    the name (الملك عبدالله الثاني -> عبدالله الثاني)."""
+    while person and j > i and tokens[i][6] in _TITLE_WORDS:
+        i += 1
+    words = [strip_marks(tokens[k][4]) for k in range(i, j + 1)]
+    words[0] = strip_clitics(words[0])
+    return " ".join(words)
+
+
+def _spelling_key(name: str) -> str:
+    """A name as spellings compare it: its words folded (``fold_word``); عبدالله and
+    عبد الله stay two spellings."""
+    return " ".join(fold_word(w) for w in WORD_RE.findall(name))
+
+
+@lru_cache(maxsize=50_000)
+def _spelling_keys(entity: Entity) -> frozenset[str]:
+    """The spelling keys of an entity's name and aliases."""
+    return frozenset(_spelling_key(n.lstrip("~")) for n in (entity.name, *entity.aliases))
+
+
 def _name_goes_on(tokens, taken: list[bool], j: int, end: int) -> int:
     """How far a rule-found name ending at token j goes on into the tagger's longer
     person ending at ``end``: not into a word another pass took, nor, but after a
@@ -671,6 +745,16 @@ def _name_goes_on(tokens, taken: list[bool], j: int, end: int) -> int:
                 tokens[k - 1][6] not in _NAME_PARTICLES and (word in GIVEN_NAMES or word in common_words())):
             return k - 1
     return end
+
+
+def _unknown_word_before(tokens, taken: list[bool], i: int) -> bool:
+    """Whether word i follows, with no punctuation between, a word no pass took that is
+    no ordinary word, list word or verb (جيب before بوش): the rest of a name."""
+    if i == 0 or tokens[i][3] or taken[i - 1]:
+        return False
+    word = clitic_split(tokens[i - 1][6])[1]
+    return (bool(_LETTERS_RE.match(word)) and word not in common_words() and word not in _LIST_WORDS
+            and not word.startswith("ال") and not _looks_verbal(word))
 
 
 def _named_after(tokens, i: int) -> bool:
@@ -687,13 +771,24 @@ def _preposition_ali(tokens, i: int) -> bool:
     Egyptian and older texts write it: «علي شعوبنا», «علي صاحبها», «علي جانب آخر») when
     an ordinary word follows: one of the corpora's commonest, an inflection of one, or a
     word with a possessive pronoun (شعوبنا), and no given name (علي حسن، علي جمعة stay
-    persons)."""
+    persons). In a text that never writes ى at a word's end (علي for على, مدي for مدى),
+    so does a common word written with ي for its ى (علي مدي). Not a word with ال alone:
+    such texts name علي المشاني and علي العريض too."""
     if strip_marks(tokens[i][4]) != "علي" or i + 1 >= len(tokens) or tokens[i + 1][3]:
         return False
     following = clitic_split(tokens[i + 1][6])[1]
-    return following not in GIVEN_NAMES and (
-        following in common_words() or inflects_common_word(following)
-        or any(following.endswith(p) and len(following) - len(p) >= 3 for p in _POSSESSIVES))
+    if following in GIVEN_NAMES:
+        return False
+    common = common_words()
+    if following in common or inflects_common_word(following) or any(
+            following.endswith(p) and len(following) - len(p) >= 3 for p in _POSSESSIVES):
+        return True
+    return following.endswith("ي") and following[:-1] + "ى" in common and _writes_no_maqsura(tokens)
+
+
+def _writes_no_maqsura(tokens) -> bool:
+    """Whether a text writes no word ending in ى (a dotted ya in its place)."""
+    return not any(t[4].endswith("ى") for t in tokens)
 
 
 _POSSESSIVES = ("هما", "ها", "هم", "هن", "نا", "كم")
@@ -784,6 +879,55 @@ def _token_spans(tokens, mentions) -> list[tuple[int, int] | None]:
         else:
             out.append(None)
     return out
+
+
+def _without_byline(text: str, mentions):
+    """Without a person who ends the text on his own (a line or a sentence of nothing but
+    the name: «المصدر / أمنة رياض», «… البلاد عامة. أشرف بن عبد السلام») and is named
+    nowhere else: the writer's byline, not an actor (the gold conventions)."""
+    body = text.rstrip()
+    last = max(mentions, key=lambda m: m[1], default=None)
+    if last is None or last[3] != "actor" or last[2].type != "person" or _ANY_LETTER_RE.search(body[last[1]:]):
+        return mentions
+    before = body[:last[0]]
+    boundary = max(before.rfind(c) for c in "\n.!?؟")
+    if boundary < 0 or _ANY_LETTER_RE.search(before[boundary:]):
+        return mentions
+    if any(m[2].name == last[2].name for m in mentions if m is not last):
+        return mentions
+    return [m for m in mentions if m is not last]
+
+
+def _places_in_organizations(tokens, tagged, found, covered):
+    """Without the known places inside the tagger's organizations whose other words are
+    names (سبارتاك موسكو، دينامو كييف، ستيوا بوخارست: clubs named by their city), so
+    that the organization is read whole and the place is no place mention (the gold
+    conventions): (found, covered) anew. An ordinary word beside the place (حكومة
+    بغداد، جامعة دمشق) leaves both as they were."""
+    orgs = [(a, b) for a, b, kind in tagged if kind == "ORG" and b > a]
+    if not orgs or not found:
+        return found, covered
+    spans = _token_spans(tokens, found)
+    common = common_words()
+    drop = set()
+    for a, b in orgs:
+        inside = [k for k, sp in enumerate(spans) if sp is not None and sp[1] >= a and sp[0] <= b]
+        if len(inside) != 1 or found[inside[0]][3] != "place":
+            continue
+        i, j = spans[inside[0]]
+        rest = [k for k in range(a, b + 1) if not i <= k <= j]
+        if not rest or i < a or j > b or any(covered[k] for k in rest):
+            continue
+        bare = [clitic_split(tokens[k][6])[1] for k in rest]
+        if all(_LETTERS_RE.match(w) and w not in common and w not in _LIST_WORDS for w in bare):
+            drop.add(inside[0])
+    if not drop:
+        return found, covered
+    covered = list(covered)
+    for k in drop:
+        i, j = spans[k]
+        covered[i:j + 1] = [False] * (j + 1 - i)
+    return [m for k, m in enumerate(found) if k not in drop], covered
 
 
 def _not_places_but_persons(mentions):
@@ -894,6 +1038,10 @@ _ROLE_WORDS = frozenset(t[0] for titles in _TITLES_BY_FIRST.values() for t in ti
 _MINISTER_WORDS = frozenset(t.split()[0] for t, strength in WORDS.titles.items() if strength == "strong" and len(t.split()) > 1)
 
 _TITLE_WORDS = frozenset(w for t in WORDS.titles for w in t.split())
+
+# After an organization's head word, these make a body of another one, no name of its own
+# (مجلس إدارة البنك، اللجنة المنظمة للمهرجان).
+_BODY_OF = frozenset(WORDS.org_name_heads | {"اداره"})
 
 # Every word of the rules' lists: a tagger span of such words only is no name.
 _LIST_WORDS = frozenset(PLACE_CUES | _TITLE_ADJECTIVES | _NAME_STOP | _NAME_PARTICLES | NATIONALITIES

@@ -184,6 +184,7 @@ WORD_FILES = {
     "actor_cues.txt": (("word",), None),
     "facility_heads.txt": (("word",), None),
     "org_heads.txt": (("word",), None),
+    "org_name_heads.txt": (("word",), None),
 }
 
 
@@ -208,6 +209,7 @@ class WordLists:
     actor_cues: frozenset[str]
     facility_heads: frozenset[str]
     org_heads: frozenset[str]
+    org_name_heads: frozenset[str]
 
 
 def parse_words(text: str, filename: str) -> list[tuple[str, ...]]:
@@ -263,5 +265,5 @@ def load_words(directory: Path = WORDS) -> WordLists:
         force_heads=mapping("force_heads"), given_names=words("given_names"), role_words=words("role_words"),
         media_cues=words("media_cues"), weak_place_cues=words("weak_place_cues"), actor_cues=words("actor_cues"),
         facility_heads=words("facility_heads"),
-        org_heads=words("org_heads"),
+        org_heads=words("org_heads"), org_name_heads=words("org_name_heads"),
     )

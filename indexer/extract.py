@@ -302,7 +302,11 @@ class Extractor:
                 i -= 1
                 entity = replace(entity, aliases=entity.aliases + (" ".join(strip_marks(t[4]) for t in tokens[i:j + 1]),))
             covered[i:j + 1] = [True] * (j + 1 - i)
-            written = _written_form(tokens, i, j, entity.type == "person")
+            fuller = j
+            if entity.type == "person" and j + 2 < len(tokens) and tokens[j + 1][6] == "ال" \
+                    and not tokens[j + 1][3] and not tokens[j + 2][3]:
+                fuller = j + 2  # محمد بن زايد آل نهيان: the family name the article adds is a name of him too
+            written = _written_form(tokens, i, fuller, entity.type == "person")
             if _spelling_key(written) not in _spelling_keys(entity):
                 # عبدالله الثاني for عبد الله الثاني: the article's own spelling is a name of it too
                 entity = replace(entity, aliases=entity.aliases + (written,))
@@ -407,6 +411,14 @@ class Extractor:
             if entity.type == "person" and fold_word(entity.name.split()[0]) not in GIVEN_NAMES:
                 # a title rule alone fires on ordinary words (الفريق تلاشت تقريبا): it
                 # needs the tagger to see a person there, and the tagger's bounds win
+                continue
+            if entity.type == "person" and i == j - len(entity.name.split()) + 1 and any(
+                    kind == "PERS" and a < i <= b and b >= j and not any(taken[a:i])
+                    and not any(clitic_split(tokens[k][6])[1] in _TITLE_WORDS or tokens[k][6].startswith(_CLITIC_ARTICLE)
+                                or clitic_split(tokens[k][6])[1].startswith("ال") for k in range(a, i))
+                    for a, b, kind in tagged):
+                # وياسمين عبد العزيز: the tagger's person begins before the rules' name with more
+                # of the name (not a title or a word with ال: القدير سمير غانم)
                 continue
             if entity.type == "person":
                 # the tagger's person over the name's first word ends it: where the rules
@@ -763,6 +775,8 @@ def _named_after(tokens, i: int) -> bool:
     k = i - 1
     while k >= 0 and not tokens[k + 1][3] and any(f in _TITLE_WORDS for f in _clitic_forms(tokens[k][6])):
         k -= 1
+    if k > 0 and tokens[k][6] == "طريق" and tokens[k - 1][6] == "عن" and not tokens[k][3]:
+        return False  # عن طريق مروان الشماخ: "by way of", no road
     return k >= 0 and not tokens[k + 1][3] and any(f in WORDS.facility_heads for f in _clitic_forms(tokens[k][6]))
 
 

@@ -639,6 +639,13 @@ def test_no_facet_value_is_a_run_of_ordinary_words(ex):
     (ANT, "AL-economy-198-20180308", "كلاوس", "كلاوس كلاينفيلد", None, [], ["لاوس"]),
     # a programme's name after برنامج is no actor and no place
     ("ant-jawharafm.jsonl.gz", "JA-culture-102-20160502", 'برنامج "بوليتيكا"', None, None, ["بوليتيكا"], ["بوليتيكا"]),
+    # the family name the article adds after a known person (آل نهيان) is a name of him too
+    (ANT, "AL-economy-1057-20180721", "محمد بن زايد آل نهيان", "محمد بن زايد", "محمد بن زايد آل نهيان", [], []),
+    # عن طريق is "by way of", not a road the person is named after
+    (ANT, "AL-sport-1131-20180406", "عن طريق خالد قهوجي", "خالد قهوجي", None, [], []),
+    # the tagger's person that begins before the rules' name is the fuller name
+    (ANT, "AL-sport-1532-20180513", "محمد عبد الشافي", "محمد عبد الشافي", None, ["عبد الشافي"], []),
+    (SNN, "2015-07-21-00170", "عباس محمود العقاد", "عباس محمود العقاد", None, ["محمود العقاد"], []),
 ])
 def test_spellings_names_and_clubs(ex, corpus, record_id, needle, actor, alias, not_actors, not_places):
     out = extract(ex, corpus_sentence(corpus, record_id, needle))

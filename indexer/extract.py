@@ -279,7 +279,7 @@ class Extractor:
             j, node = best
             short = j - i + 1 < len(node.entity.name.split())  # a shorter alias (نصر الله), not the name
             if node.entity.type == "person" and i > 0 and not tokens[i][3] and (
-                    ((j == i or short) and not _own_name_word(tokens[i - 1][6], node.entity)
+                    ((j == i or short) and tokens[i - 1][6] not in _name_words(node.entity)
                      and (tokens[i - 1][6] in GIVEN_NAMES or _unknown_word_before(tokens, covered, i)))
                     or tokens[i - 1][6] in _NAME_PARTICLES):
                 # تركي المالكي is not نوري المالكي, ابراهيم نصر الله is not حسن نصر الله, and
@@ -413,13 +413,9 @@ class Extractor:
                 # needs the tagger to see a person there, and the tagger's bounds win
                 continue
             if entity.type == "person" and i == j - len(entity.name.split()) + 1 and any(
-                    kind == "PERS" and a < i <= b and b >= j and not any(taken[a:i])
-                    and not any(clitic_split(tokens[k][6])[1] in _TITLE_WORDS or tokens[k][6].startswith(_CLITIC_ARTICLE)
-                                or clitic_split(tokens[k][6])[1].startswith("ال") for k in range(a, i))
+                    kind == "PERS" and a < i <= b and b >= j and not any(taken[a:i]) and _more_of_a_name(tokens, a, i)
                     for a, b, kind in tagged):
-                # وياسمين عبد العزيز: the tagger's person begins before the rules' name with more
-                # of the name (not a title or a word with ال: القدير سمير غانم)
-                continue
+                continue  # وياسمين عبد العزيز: the tagger's person begins before the rules' name: it is the name
             if entity.type == "person":
                 # the tagger's person over the name's first word ends it: where the rules
                 # ran on past the name (جورج بوش بوجود، جون كندي رفض) or stopped inside
@@ -709,18 +705,13 @@ class Extractor:
 @lru_cache(maxsize=50_000)
 def _name_words(entity: Entity) -> frozenset[str]:
     """The words (folded) of a known person's name and aliases, and its first two words
-    joined (عبدالفتاح for عبد الفتاح السيسي)."""
+    joined (عبدالفتاح for عبد الفتاح السيسي): a word before one of its aliases that is
+    among them (بنيامين before نتانياهو, طيب before أردوغان) goes on the same name."""
     words = {fold_word(w) for n in (entity.name, *entity.aliases) for w in n.lstrip("~").split()}
     first = entity.name.split()
     if len(first) > 2:
         words.add(fold_word(first[0]) + fold_word(first[1]))
     return frozenset(words)
-
-
-def _own_name_word(key: str, entity: Entity) -> bool:
-    """Whether a word (folded) belongs to a known person's own name (بنيامين before
-    نتانياهو, طيب before أردوغان), so that the name goes on into it."""
-    return key in _name_words(entity)
 
 
 def _written_form(tokens, i: int, j: int, person: bool) -> str:
@@ -767,6 +758,20 @@ def _unknown_word_before(tokens, taken: list[bool], i: int) -> bool:
     word = clitic_split(tokens[i - 1][6])[1]
     return (bool(_LETTERS_RE.match(word)) and word not in common_words() and word not in _LIST_WORDS
             and not word.startswith("ال") and not _looks_verbal(word))
+
+
+def _more_of_a_name(tokens, a: int, i: int) -> bool:
+    """Whether words a..i-1, just before a rule-found name, may be more of it: a given
+    name (فالح، وياسمين), or a word that is no title and has no ال (القدير سمير غانم is
+    no name)."""
+    for k in range(a, i):
+        key = tokens[k][6]
+        bare = clitic_split(key)[1]
+        if key in GIVEN_NAMES or bare in GIVEN_NAMES:
+            continue
+        if bare in _TITLE_WORDS or bare.startswith("ال") or key.startswith(_CLITIC_ARTICLE):
+            return False
+    return True
 
 
 def _named_after(tokens, i: int) -> bool:

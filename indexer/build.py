@@ -23,7 +23,7 @@ from indexer.extract import Extractor
 from indexer.clean import parse_date
 from indexer.sources import Problem, Record, estimate_records, inventory, printable_path, read_sources
 from search import frequent_postings, store
-from search.arabic import ANALYSIS_VERSION
+from search.arabic import ANALYSIS_VERSION, JoinedText
 from search.codec import GroupedPostings
 from search.index import TABLE_PREFIXES, save_tables
 from search.sharded import is_sharded, save_manifest, shard_name, shard_of
@@ -800,7 +800,7 @@ def _document(rec: Record, ex, labels: dict) -> dict:
         "title_exact": rec.title,
         "body": rec.body,
         "body_exact": rec.body,
-        "root": f"{rec.title}\n{rec.body}",
+        "root": JoinedText.of(rec.title, rec.body),  # its terms are the title's and the body's
         "outlet": ex.outlet.name if ex.outlet else "",
         "place": FACET_SEP.join(e.name for e in ex.places),
         "actor": FACET_SEP.join(e.name for e in ex.actors),

@@ -221,19 +221,38 @@ def test_term_positions_equal_the_analyzer(seeds_dir, kind):
     assert term_positions(text, kind == "stem", roots=kind == "root") == grouped and len(grouped) > 300
 
 
+@pytest.mark.parametrize("kind", ["stem", "exact", "root"])
+def test_term_positions_of_joined_texts(seeds_dir, kind):
+    """A document's title and body joined (the root field's value) have the terms of the
+    whole text, read from each part's own terms, which its fields computed already."""
+    from search.arabic import JoinedText
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))]
+    for title, body in [(texts[0].split("\n")[0], texts[1]), ("", texts[2]), (texts[3], ""), (texts[4], texts[4])]:
+        whole = term_positions(title + "\n" + body, kind == "stem", roots=kind == "root")
+        own = {t: list(p) for t, p in term_positions(body, kind == "stem", roots=kind == "root").items()}
+        assert term_positions(JoinedText.of(title, body), kind == "stem", roots=kind == "root") == whole
+        # the parts' own terms (shared with their fields) are left as they were
+        assert term_positions(body, kind == "stem", roots=kind == "root") == own
+
+
 def test_index_formats_write_what_whoosh_writes(corpus_records):
-    """ArabicPositions/ArabicFrequency give Whoosh's own postings, on corpus articles."""
+    """ArabicPositions/ArabicFrequency give Whoosh's own postings, on corpus articles;
+    the root field's joined title and body too."""
     from whoosh.formats import Frequency, Positions
 
+    from search.arabic import JoinedText
     from search.schema import build_schema
 
     schema = build_schema()
     for rec in corpus_records[::10]:
-        for name, reference in (("title", Positions()), ("body", Positions()),
-                                ("title_exact", Frequency()), ("body_exact", Frequency())):
-            field, text = schema[name], rec.get(name.split("_")[0]) or ""
+        title, body = rec.get("title") or "", rec.get("body") or ""
+        for name, reference, text in (("title", Positions(), title), ("body", Positions(), body),
+                                      ("title_exact", Frequency(), title), ("body_exact", Frequency(), body),
+                                      ("root", type(schema["root"].format).__mro__[1](), JoinedText.of(title, body))):
+            field = schema[name]
             ours = sorted(field.format.word_values(text, field.analyzer, mode="index"))
-            assert ours == sorted(reference.word_values(text, field.analyzer, mode="index")), (rec["id"], name)
+            assert ours == sorted(reference.word_values(str(text), field.analyzer, mode="index")), (rec["id"], name)
 
 
 def test_analyzers_pickle():

@@ -292,6 +292,8 @@ class Extractor:
                 continue  # محمد درعا: a one-word town after a given name is a family name
             if any(_TANWEEN_RE.search(t[4]) for t in tokens[i:j + 1]):
                 continue  # دوماً، درعاً: tanween marks an adverb or an indefinite noun, never a name
+            if node.facet == "place" and _adjective_after_definite(tokens, i, j):
+                continue  # الشركة السعودية، القنصلية السعودية: the adjective "Saudi", no place
             if node.entity.type == "government" and i > 0 and not tokens[i][3] and tokens[i][2].startswith("ال") \
                     and any(f in _MINISTER_WORDS for f in _clitic_forms(tokens[i - 1][6])):
                 continue  # وزيرة الخارجية الأميركية كوندوليزا رايس: a title, the person is the actor
@@ -445,6 +447,8 @@ class Extractor:
                 if a == b and self._hamza_of_no_known_place(tokens, a):
                     continue  # وفأس is an axe: the tagger's place is فاس written with a hamza it never has
                 out.append((tokens[a][0], tokens[b][1], Entity(name, "", "place"), "place"))
+            elif kind == "PERS" and a == b and _written_mostly_with_article(clitic_split(tokens[a][6])[1]):
+                continue  # زيت زيتون، عريف، مؤلف: an ordinary noun, no one's name
             else:
                 out.append((tokens[a][0], tokens[b][1], Entity(name, "", "person" if kind == "PERS" else "organization"), "actor"))
         return out
@@ -540,6 +544,12 @@ class Extractor:
         if head in ("government", "police") and _masculine(nxt) in NATIONALITIES:
             name = ("الحكومة " if head == "government" else "الشرطة ") + strip_marks(tokens[i + 1][4])
             return i + 1, Entity(name, "", "government" if head == "government" else "state_force")
+        if head in ("authorities", "organization") and _masculine(nxt) in NATIONALITIES:
+            j = i + 1 if head == "authorities" else _complement_end(tokens, i + 2)
+            if j is None:
+                return None  # الشركة السعودية alone is a description, not a name
+            words = [_head_as_named(tokens[i][4])] + [strip_marks(tokens[k][4]) for k in range(i + 1, j + 1)]
+            return j, Entity(" ".join(words), "", "government" if head == "authorities" else "organization")
         if head == "ministry" and nxt.startswith("ال"):
             j = i + 1
             # its portfolio may go on in adjectives, also joined by و (وزارة الشؤون البلدية
@@ -785,6 +795,50 @@ def _named_after(tokens, i: int) -> bool:
     return k >= 0 and not tokens[k + 1][3] and any(f in WORDS.facility_heads for f in _clitic_forms(tokens[k][6]))
 
 
+def _complement_end(tokens, k: int) -> int | None:
+    """The last token of the ل phrase that names what an organization is for, starting
+    at token k (للكهرباء، لكرة القدم، للثقافة والفنون، للسياحة والتراث الوطني), or None
+    where none follows."""
+    if k >= len(tokens) or tokens[k][3]:
+        return None
+    word = tokens[k][6]
+    if word.startswith("لل") and len(word) > 4:
+        j = k
+    elif word.startswith("ل") and k + 1 < len(tokens) and not tokens[k + 1][3] and tokens[k + 1][6].startswith("ال"):
+        j = k + 1  # لكرة القدم: a noun and the noun it is joined to
+    else:
+        return None
+    while j + 1 < len(tokens) and j - k < 4 and not tokens[j + 1][3]:
+        word = tokens[j + 1][6]
+        if not (word.startswith("وال") or (word.startswith("ال") and word.endswith(("ي", "يه")))) \
+                or _masculine(word) in NATIONALITIES or word in _NAME_STOP:
+            break  # more of the purpose joined by و, or an adjective of it (التراث الوطني)
+        j += 1
+    return j
+
+
+def _head_as_named(written: str) -> str:
+    """A head word as a name writes it: marks and clitics off, ة for a final ه (للشركه ->
+    الشركة)."""
+    word = strip_clitics(strip_marks(written))
+    return word[:-1] + "ة" if word.endswith("ه") else word
+
+
+def _adjective_after_definite(tokens, i: int, j: int) -> bool:
+    """Whether a one-word place at token i is written as a nationality's feminine
+    adjective (السعودية is Saudi Arabia and "Saudi") right after a word with the article,
+    no punctuation between: an adjective agreeing with that noun (الشركة السعودية،
+    للقنصلية السعودية، الخطوط الجوية السعودية), no place. After a preposition, a verb or
+    a conjunction (في السعودية، زار السعودية، والسعودية) it stays the country, and so it
+    does after العربية: العربية السعودية is the country's own name (إتش إس بي سي العربية
+    السعودية)."""
+    key = tokens[i][6]
+    if j != i or i == 0 or tokens[i][3] or not key.startswith("ال") or _masculine(key) not in NATIONALITIES:
+        return False
+    before = _clitic_forms(tokens[i - 1][6])
+    return "العربيه" not in before and any(form.startswith("ال") and len(form) > 3 for form in before)
+
+
 def _preposition_ali(tokens, i: int) -> bool:
     """``علي`` as written at token i is the preposition على spelled with a dotted ya (as
     Egyptian and older texts write it: «علي شعوبنا», «علي صاحبها», «علي جانب آخر») when
@@ -840,13 +894,34 @@ def _split_conjunctions(tokens, spans):
                 continue
             if clitic_split(word)[0].startswith("و") or (
                     kind == "PERS" and len(word) > 4 and tokens[k - 1][6] not in _NAME_PARTICLES
-                    and (word[1:] in GIVEN_NAMES or counts.get(word[1:], 0) > counts.get(word, 0))):
+                    and (word[1:] in GIVEN_NAMES or counts.get(word[1:], 0) > counts.get(word, 0)
+                         or (not counts.get(word) and _conjunction_before_unknown(tokens, k)))):
                 # inside a person, a rarer foreign name after و is the next person's too
-                # (مارك فان بومل وكلارنس سيدورف)
+                # (مارك فان بومل وكلارنس سيدورف), and so is a word the corpora never wrote
+                # (ميتشل وكويكي سانشيز فلوريس)
                 out.append((start, k - 1, kind, start > a or joined))
                 start = k
         out.append((start, b, kind, start > a or joined))
     return out
+
+
+def _written_mostly_with_article(key: str) -> bool:
+    """Whether a word without ال (folded, no clitics) is one the corpora write with ال at
+    least twice as often and 20 times or more (زيتون, الزيتون): an ordinary noun, where a
+    person's name is seldom written with the article. Not a given name, nor a word in ي,
+    which may be a family name written both ways (جعفري, الجعفري)."""
+    if key.startswith("ال") or key.endswith("ي") or key in GIVEN_NAMES:
+        return False
+    counts = word_counts()
+    return counts.get("ال" + key, 0) >= max(20, 2 * counts.get(key, 0))
+
+
+def _conjunction_before_unknown(tokens, k: int) -> bool:
+    """Whether the و of word k, a word the corpora never wrote, is a conjunction: not
+    after a given name (معتز ودنان، يوسف وردانى are one person each), nor where و and
+    the next letter transliterate a W (كونور ويكام، لينزي والترز، بول ووركمان)."""
+    written = strip_marks(tokens[k][4])
+    return tokens[k - 1][6] not in GIVEN_NAMES and written[1:2] not in ("ي", "ا", "و")
 
 
 def _headed_organizations(tokens, mentions) -> list[tuple[int, int, Entity, str]]:
@@ -901,20 +976,28 @@ def _token_spans(tokens, mentions) -> list[tuple[int, int] | None]:
 
 
 def _without_byline(text: str, mentions):
-    """Without a person who ends the text on his own (a line or a sentence of nothing but
-    the name: «المصدر / أمنة رياض», «… البلاد عامة. أشرف بن عبد السلام») and is named
-    nowhere else: the writer's byline, not an actor (the gold conventions)."""
+    """Without the writer's byline, a person named nowhere else (the gold conventions:
+    no actor): one who ends the text on his own (a line or a sentence of nothing but the
+    name: «المصدر / أمنة رياض», «… البلاد عامة. أشرف بن عبد السلام»), or whose name
+    opens a line that then gives only the outlet or the city after a dash (فايز الحسيكي
+    – عين اليوم، ناصر الطميحي - جدة)."""
     body = text.rstrip()
+    bylines = [m for m in mentions if m[3] == "actor" and m[2].type == "person"
+               and _BYLINE_LINE_RE.match(text, m[1]) and not _ARABIC_LETTER_RE.search(text, text.rfind("\n", 0, m[0]) + 1, m[0])]
     last = max(mentions, key=lambda m: m[1], default=None)
-    if last is None or last[3] != "actor" or last[2].type != "person" or _ANY_LETTER_RE.search(body[last[1]:]):
-        return mentions
-    before = body[:last[0]]
-    boundary = max(before.rfind(c) for c in "\n.!?؟")
-    if boundary < 0 or _ANY_LETTER_RE.search(before[boundary:]):
-        return mentions
-    if any(m[2].name == last[2].name for m in mentions if m is not last):
-        return mentions
-    return [m for m in mentions if m is not last]
+    if last is not None and last[3] == "actor" and last[2].type == "person" and not _ANY_LETTER_RE.search(body[last[1]:]):
+        before = body[:last[0]]
+        boundary = max(before.rfind(c) for c in "\n.!?؟")
+        if boundary >= 0 and not _ANY_LETTER_RE.search(before[boundary:]):
+            bylines.append(last)
+    drop = [m for m in bylines if not any(o[2].name == m[2].name for o in mentions if o not in bylines)]
+    return [m for m in mentions if m not in drop] if drop else mentions
+
+
+# After a byline's name: a dash, then the outlet or the city in up to three words, and
+# the line's end (Latin words before the name are the page's leftovers: "Next Previous").
+_BYLINE_LINE_RE = re.compile(r"[ \t]*[–—-][ \t]*[^\s.،,:]+(?:[ \t]+[^\s.،,:]+){0,2}[ \t]*(?:\n|$)")
+_ARABIC_LETTER_RE = re.compile("[\u0621-\u064a]")
 
 
 def _places_in_organizations(tokens, tagged, found, covered):
@@ -1064,7 +1147,7 @@ _BODY_OF = frozenset(WORDS.org_name_heads | {"اداره"})
 
 # Every word of the rules' lists: a tagger span of such words only is no name.
 _LIST_WORDS = frozenset(PLACE_CUES | _TITLE_ADJECTIVES | _NAME_STOP | _NAME_PARTICLES | NATIONALITIES
-                        | set(_FORCE_HEADS) | _ROLE_WORDS | WORDS.media_cues
+                        | set(_FORCE_HEADS) | _ROLE_WORDS | WORDS.media_cues | WORDS.collectives
                         | {w for t in WORDS.titles for w in t.split()}
                         | {w[2:] for w in PLACE_CUES | WORDS.media_cues} | {"ال" + w for w in PLACE_CUES})
 
@@ -1102,7 +1185,7 @@ def _looks_verbal(key: str) -> bool:
 # their clitic forms: other words skip the rules at once.
 _FIRST_WORDS = {t[0] for t in _TITLES_BY_FIRST.values() for t in t} | set(_FORCE_HEADS) | GIVEN_NAMES
 RULE_STARTS = frozenset(_FIRST_WORDS | {c + w for c in ("و", "ف", "ب", "ل", "وب", "ول", "فب", "فل") for w in _FIRST_WORDS}
-                        | {c + "ل" + w[2:] for c in ("", "و", "ف") for w in _FIRST_WORDS if w.startswith("ال")})
+                        | {c + "لل" + w[2:] for c in ("", "و", "ف") for w in _FIRST_WORDS if w.startswith("ال")})
 
 
 def _is_cue(key: str, node: _Node) -> bool:

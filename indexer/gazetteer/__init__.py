@@ -176,7 +176,7 @@ WORD_FILES = {
     "name_stops.txt": (("word",), None),
     "name_particles.txt": (("word",), None),
     "nationalities.txt": (("word",), None),
-    "force_heads.txt": (("word", "kind"), {"army", "ministry", "government", "police"}),
+    "force_heads.txt": (("word", "kind"), {"army", "ministry", "government", "police", "authorities", "organization"}),
     "given_names.txt": (("word",), None),
     "role_words.txt": (("word",), None),
     "media_cues.txt": (("word",), None),
@@ -185,6 +185,7 @@ WORD_FILES = {
     "facility_heads.txt": (("word",), None),
     "org_heads.txt": (("word",), None),
     "org_name_heads.txt": (("word",), None),
+    "collectives.txt": (("word",), None),
 }
 
 
@@ -210,6 +211,7 @@ class WordLists:
     facility_heads: frozenset[str]
     org_heads: frozenset[str]
     org_name_heads: frozenset[str]
+    collectives: frozenset[str]
 
 
 def parse_words(text: str, filename: str) -> list[tuple[str, ...]]:
@@ -265,5 +267,5 @@ def load_words(directory: Path = WORDS) -> WordLists:
         force_heads=mapping("force_heads"), given_names=words("given_names"), role_words=words("role_words"),
         media_cues=words("media_cues"), weak_place_cues=words("weak_place_cues"), actor_cues=words("actor_cues"),
         facility_heads=words("facility_heads"),
-        org_heads=words("org_heads"), org_name_heads=words("org_name_heads"),
+        org_heads=words("org_heads"), org_name_heads=words("org_name_heads"), collectives=words("collectives"),
     )

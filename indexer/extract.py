@@ -979,11 +979,13 @@ def _without_byline(text: str, mentions):
     """Without the writer's byline, a person named nowhere else (the gold conventions:
     no actor): one who ends the text on his own (a line or a sentence of nothing but the
     name: «المصدر / أمنة رياض», «… البلاد عامة. أشرف بن عبد السلام»), or whose name
-    opens a line that then gives only the outlet or the city after a dash (فايز الحسيكي
-    – عين اليوم، ناصر الطميحي - جدة)."""
+    opens the body on a line that then gives only the outlet or the city after a dash
+    (فايز الحسيكي – عين اليوم، ناصر الطميحي - جدة; further down, such lines list players
+    and their clubs). ``text`` is the title, a line break and the body."""
     body = text.rstrip()
+    opening = text.find("\n") + 1
     bylines = [m for m in mentions if m[3] == "actor" and m[2].type == "person"
-               and _BYLINE_LINE_RE.match(text, m[1]) and not _ARABIC_LETTER_RE.search(text, text.rfind("\n", 0, m[0]) + 1, m[0])]
+               and _BYLINE_LINE_RE.match(text, m[1]) and not _ARABIC_LETTER_RE.search(text, opening, m[0])]
     last = max(mentions, key=lambda m: m[1], default=None)
     if last is not None and last[3] == "actor" and last[2].type == "person" and not _ANY_LETTER_RE.search(body[last[1]:]):
         before = body[:last[0]]

@@ -816,5 +816,7 @@ def test_a_byline_opening_the_article_is_no_actor(ex, record_id, byline):
     assert byline not in [a.name for a in out.actors]
     # a reporter and his city, then the same name in the story: an actor there
     assert "ناصر الطميحي" in actors(ex, "ناصر الطميحي - جدة\nقال ناصر الطميحي إن المدارس ستفتح.")
-    # a dash inside a sentence is no byline
+    # a dash inside a sentence is no byline, nor a list of players and their clubs further down
     assert "خالد الفيصل" in actors(ex, "قال الأمير خالد الفيصل - أمير منطقة مكة - إن المشروع يتقدم.")
+    squad = actors(ex, "وضمت القائمة اللاعبين التالية أسماؤهم:\nمحمد الشناوي - الأهلي\nأحمد حجازي - وست بروميتش")
+    assert "محمد الشناوي" in squad and "أحمد حجازي" in squad, squad

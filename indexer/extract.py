@@ -548,7 +548,7 @@ class Extractor:
             j = i + 1 if head == "authorities" else _complement_end(tokens, i + 2)
             if j is None:
                 return None  # الشركة السعودية alone is a description, not a name
-            words = [_head_as_named(tokens[i][4])] + [strip_marks(tokens[k][4]) for k in range(i + 1, j + 1)]
+            words = [_head_as_named(tokens, i)] + [strip_marks(tokens[k][4]) for k in range(i + 1, j + 1)]
             return j, Entity(" ".join(words), "", "government" if head == "authorities" else "organization")
         if head == "ministry" and nxt.startswith("ال"):
             j = i + 1
@@ -817,10 +817,10 @@ def _complement_end(tokens, k: int) -> int | None:
     return j
 
 
-def _head_as_named(written: str) -> str:
-    """A head word as a name writes it: marks and clitics off, ة for a final ه (للشركه ->
-    الشركة)."""
-    word = strip_clitics(strip_marks(written))
+def _head_as_named(tokens, i: int) -> str:
+    """The head word at token i as a name writes it (``_written_form``), ة for a final ه
+    (للشركه -> الشركة)."""
+    word = _written_form(tokens, i, i, False)
     return word[:-1] + "ة" if word.endswith("ه") else word
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.fields import FieldType
+from whoosh.writing import SegmentWriter
 
 from indexer.extract import Extractor
 from indexer.clean import parse_date
@@ -338,8 +340,6 @@ def merge_policy(writer, segments: list) -> list:
 
 
 def _delete_and_merge(ix, docnums: list[int]) -> None:
-    from whoosh.writing import SegmentWriter
-
     writer = SegmentWriter(ix, codec=IndexCodec())
     try:
         for d in docnums:
@@ -370,37 +370,106 @@ QUEUE_BATCHES = 4
 
 class TermPool:
     """Whoosh's PostingPool, for a segment whose postings fit in memory: each posting is
-    filed under its (field, term) as it arrives, so writing the segment sorts the
-    distinct terms instead of every posting tuple (that sort was an eighth of indexing
-    time). ``iter_postings`` hands them over still grouped (``GroupedPostings``), which
-    iterates in Whoosh's pool order and lets ``IndexCodec``'s field writer write each
-    term's postings in one go."""
+    filed under its field and term as it arrives, as ``(docnum, weight, value bytes)``,
+    so writing the segment sorts the distinct terms instead of every posting tuple
+    (that sort was an eighth of indexing time). ``iter_postings`` hands them over still
+    grouped (``GroupedPostings``), which iterates in Whoosh's pool order and lets
+    ``IndexCodec``'s field writer write each term's postings in one go."""
 
     def __init__(self):
-        self._fields: dict[str, dict[bytes, list[tuple]]] = {}
+        self.fields: dict[str, dict[bytes, list[tuple]]] = {}
         self.fieldnames: set[str] = set()
         self.runs: list = []
+        self.keep = False  # cleanup leaves the postings (a worker's last segment)
+
+    def terms(self, fieldname: str) -> dict[bytes, list[tuple]]:
+        """The postings of ``fieldname`` by term, to add to."""
+        terms = self.fields.get(fieldname)
+        if terms is None:
+            terms = self.fields[fieldname] = {}
+            self.fieldnames.add(fieldname)
+        return terms
 
     def add(self, item: tuple) -> None:
         """``item`` is Whoosh's (fieldname, term bytes, docnum, weight, value bytes)."""
-        terms = self._fields.get(item[0])
-        if terms is None:
-            terms = self._fields[item[0]] = {}
-            self.fieldnames.add(item[0])
+        terms = self.terms(item[0])
         postings = terms.get(item[1])
         if postings is None:
-            terms[item[1]] = [item]
+            terms[item[1]] = [item[2:]]
         else:
-            postings.append(item)  # documents arrive in docnum order
+            postings.append(item[2:])  # documents arrive in docnum order
 
     def iter_postings(self) -> GroupedPostings:
-        return GroupedPostings(self._fields)
+        return GroupedPostings(self.fields)
 
     def save(self) -> None:
         pass
 
     def cleanup(self) -> None:
-        self._fields = {}
+        if not self.keep:
+            self.fields = {}
+
+
+class PoolWriter(SegmentWriter):
+    """Whoosh's SegmentWriter whose ``add_document`` files each posting straight into
+    its ``TermPool``: the same postings, stored fields, lengths and columns, without a
+    generator, a tuple and a method call per posting (a sixth of a worker's time). A
+    document with boosts (``_boost`` keys), or a schema with spelling or vector fields,
+    takes Whoosh's own path."""
+
+    def __init__(self, ix, **kwargs):
+        super().__init__(ix, **kwargs)
+        self.pool = TermPool()
+        schema = self.schema
+        self._plain = all(not schema[n].separate_spelling() and not schema[n].vector for n in schema.names())
+        # fields whose terms come from their format's word_values, as FieldType.index has them
+        self._by_format = {n for n in schema.names() if type(schema[n]).index is FieldType.index}
+
+    def add_document(self, **fields):
+        if not self._plain or any(name.startswith("_") for name in fields):
+            return super().add_document(**fields)
+        self._check_state()
+        perdocwriter, schema, docnum, pool = self.perdocwriter, self.schema, self.docnum, self.pool
+        fieldnames = sorted(fields)
+        self._check_fields(schema, fieldnames)
+        perdocwriter.start_doc(docnum)
+        try:
+            for fieldname in fieldnames:
+                value = fields[fieldname]
+                if value is None:
+                    continue
+                field = schema[fieldname]
+                length = 0
+                if field.indexed:
+                    if fieldname in self._by_format:
+                        if not isinstance(value, (str, list, tuple)):
+                            raise ValueError(f"{value!r} is not unicode or sequence")
+                        items = field.format.word_values(value, field.analyzer, mode="index")
+                        encode = True
+                    else:
+                        items, encode = field.index(value), False
+                    terms = pool.terms(fieldname)
+                    scorable = field.scorable
+                    for term, freq, weight, vbytes in items:
+                        if encode:
+                            term = term.encode("utf-8")
+                        if scorable:
+                            length += freq
+                        postings = terms.get(term)
+                        if postings is None:
+                            terms[term] = [(docnum, weight, vbytes)]
+                        else:
+                            postings.append((docnum, weight, vbytes))
+                perdocwriter.add_field(fieldname, field, value if field.stored else None, length)
+                column = field.column_type
+                if column:
+                    perdocwriter.add_column_value(fieldname, column, field.to_column_value(value))
+        except ValueError:
+            perdocwriter.cancel_doc()
+            raise
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
 
 
 class SegmentBuilder:
@@ -417,12 +486,9 @@ class SegmentBuilder:
         self._docs = self._chars = 0
 
     def _open(self) -> None:
-        from whoosh.writing import SegmentWriter
-
         # _lk=False: the parent's writer holds the index lock for the whole build (as
         # Whoosh's own MpWriter does for its sub-writers).
-        self.writer = SegmentWriter(whoosh_index.open_dir(self.build_dir), _lk=False, codec=IndexCodec())
-        self.writer.pool = TermPool()
+        self.writer = PoolWriter(whoosh_index.open_dir(self.build_dir), _lk=False, codec=IndexCodec())
         self._docs = self._chars = 0
 
     def add(self, seq: int, rec: Record, keys: bytes) -> None:
@@ -442,10 +508,14 @@ class SegmentBuilder:
         if self._docs >= SEGMENT_DOCS or self._chars >= SEGMENT_CHARS:
             self.flush()
 
-    def flush(self) -> None:
+    def flush(self, last_in_worker: bool = False) -> None:
+        """Write the current segment. ``last_in_worker``: the forked worker ends with it,
+        so its postings are left for the process's exit to drop (freeing millions of
+        tuples and collecting them took seconds the parent would wait for)."""
         # On an error, no writer.cancel() here: it would delete the temporary folder all
         # writers share. The parent cancels, and build_index removes the whole build.
         if self.writer is not None:
+            self.writer.pool.keep = last_in_worker
             segment = self.writer._finalize_segment()
             self.segments.append(segment)
             # the frequent terms' postings, as the codec's field writer wrote them (when it
@@ -457,11 +527,14 @@ class SegmentBuilder:
             # the written postings go now: the writer sits in reference cycles that the
             # build's raised GC thresholds would keep alive beside the next segment's
             self.writer.pool.cleanup()
+            if last_in_worker:
+                self._left = self.writer
             self.writer = None
-            gc.collect()
+            if not last_in_worker:
+                gc.collect()
 
-    def result(self) -> dict:
-        self.flush()
+    def result(self, last_in_worker: bool = False) -> dict:
+        self.flush(last_in_worker)
         return {"segments": self.segments, "seqs": self.seqs, "labels": self.labels,
                 "extract_seconds": self.extract_seconds}
 
@@ -489,7 +562,7 @@ def _worker(slot: int, jobs, results, build_dir: str, extractor, entities: bool,
                 break
             for seq, rec, keys in batch:
                 builder.add(seq, rec, keys)
-        results.put((slot, "ok", builder.result()))
+        results.put((slot, "ok", builder.result(last_in_worker=True)))
     except BaseException as exc:  # sent to the parent, which fails the build with it
         import traceback
 
@@ -583,8 +656,6 @@ def _write(build_dir: Path, items, dedupe: Deduper, extractor: Extractor, procs:
            report: BuildReport, entities: bool = True, base=None, estimate: int | None = None) -> dict:
     """Stream ``items`` (records and problems) into segments of ``build_dir``, on top
     of the generation ``base`` when adding; returns the facet labels."""
-    from whoosh.writing import SegmentWriter
-
     labels: dict[str, dict[str, dict[str, str]]] = {name: {} for name in FACET_NAMES}
     if base is not None:
         _link_generation(base.path, build_dir)

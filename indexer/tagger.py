@@ -99,10 +99,22 @@ _NAME_CLITICS = (("ولل", "ال"), ("فلل", "ال"), ("لل", "ال"), ("و�
                  ("و", ""), ("ف", ""), ("ب", ""), ("ل", ""))
 
 
+_CLITIC_SPLITS: dict[str, tuple[str, str]] = {}
+
+
 def clitic_split(key: str) -> tuple[str, str]:
     """(clitic, word) of a folded word whose clitic-free reading is the commoner word in
     the corpora (وواشنطن -> و, واشنطن; but واشنطن, وليد, بغداد stay whole); ("", key)
     otherwise."""
+    out = _CLITIC_SPLITS.get(key)
+    if out is None:
+        out = _clitic_split(key)
+        if len(_CLITIC_SPLITS) < _CACHE_LIMIT:  # extraction asks of every word of an article
+            _CLITIC_SPLITS[key] = out
+    return out
+
+
+def _clitic_split(key: str) -> tuple[str, str]:
     if len(key) < 4:
         return "", key
     counts = word_counts()
@@ -307,42 +319,47 @@ class Tagger:
             rows += [attr.get(x, 0) for x in slot_feats(slot, value)] or [0]
         return np.add.reduceat(self._weights[rows], bounds, axis=0)
 
-    def _word_sums(self, key: str) -> np.ndarray:
-        """The five word slots' summed weights of one word (``Features.WORD_SLOTS``). A
-        neighbour's features are the word's own with a prefix (``-w=…``, ``++w=…``), so
-        the model's attributes are looked up by the word's own feature strings, one
-        table per slot, instead of building every prefixed string."""
-        own = self.features.word(key)
+    def _word_sums(self, keys: list[str]) -> np.ndarray:
+        """The five word slots' summed weights of each word (``Features.WORD_SLOTS``), as
+        an array (words x slots x labels). A neighbour's features are the word's own with a
+        prefix (``-w=…``, ``++w=…``), so the model's attributes are looked up by the word's
+        own feature strings, one table per slot, instead of building every prefixed string."""
         rows, bounds = [], []
-        for table in self._slot_attrs:
-            bounds.append(len(rows))
-            rows += [table.get(x, 0) for x in own] or [0]
-        return np.add.reduceat(self._weights[rows], bounds, axis=0)
+        for key in keys:
+            own = self.features.word(key)
+            for table in self._slot_attrs:
+                bounds.append(len(rows))
+                rows += [table.get(x, 0) for x in own] or [0]
+        return np.add.reduceat(self._weights[rows], bounds, axis=0).reshape(len(keys), len(self._slot_attrs), -1)
+
+    def _tag_sums(self, tags: list[str]) -> np.ndarray:
+        """The three gazetteer-tag slots' summed weights of each tag (tags x 3 x labels)."""
+        return self._sums([(slot, v) for v in tags for slot in ("g", "gp", "gn")]).reshape(len(tags), 3, -1)
 
     def _ids(self, values: list, ids: dict, table_name: str, sums) -> np.ndarray:
         """Row numbers of ``values`` in a table of summed weights, adding the new ones
-        (``sums(value)`` gives a row); a full table is forgotten and begun again."""
+        (``sums(new values)`` gives their rows, in one numpy reduction for a text's new
+        words); a full table is forgotten and begun again."""
         if len(ids) + len(values) >= _CACHE_LIMIT:
             ids.clear()
         out = [ids.get(v) for v in values]
-        for k, i in enumerate(out):
-            if i is None:
-                i = ids.get(values[k])
-                if i is None:
-                    table = getattr(self, table_name)
-                    i = len(ids) + 1
-                    if i >= len(table):
-                        table = np.concatenate([table, np.zeros_like(table)])
-                        setattr(self, table_name, table)
-                    table[i] = sums(values[k])
-                    ids[values[k]] = i
-                out[k] = i
+        if None in out:
+            new = list(dict.fromkeys(v for v, i in zip(values, out) if i is None))
+            table = getattr(self, table_name)
+            first = len(ids) + 1  # row 0 stays zeros
+            end = first + len(new)
+            if end > len(table):
+                table = np.concatenate([table, np.zeros((max(len(table), end - len(table)), *table.shape[1:]))])
+                setattr(self, table_name, table)
+            table[first:end] = sums(new)
+            ids.update(zip(new, range(first, end)))
+            out = [ids[v] for v in values]
         return np.array(out, dtype=np.intp)
 
     def emissions(self, keys: list[str], breaks: list[bool], gaz: list[str], starts: np.ndarray) -> np.ndarray:
         """Emission scores (tokens x labels); ``starts[i]`` marks a sentence's first word."""
         w = self._ids(keys, self._word_ids, "_words", self._word_sums)
-        g = self._ids(gaz, self._tag_ids, "_tags", lambda v: self._sums([(slot, v) for slot in ("g", "gp", "gn")]))
+        g = self._ids(gaz, self._tag_ids, "_tags", self._tag_sums)
         b = np.array(breaks, dtype=np.intp)
         words, tags = self._words, self._tags
         ends = np.append(starts[1:], True)

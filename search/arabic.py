@@ -321,7 +321,7 @@ def _isri_stemmer():
     still gets the real package."""
     if "nltk" in sys.modules:
         from nltk.stem.isri import ISRIStemmer
-        return ISRIStemmer()
+        return _plain_patterns(ISRIStemmer())
     import importlib.util
     import types
 
@@ -336,11 +336,22 @@ def _isri_stemmer():
         stand_ins[name] = sys.modules[name] = module
     try:
         from nltk.stem.isri import ISRIStemmer
-        return ISRIStemmer()
+        return _plain_patterns(ISRIStemmer())
     finally:
         for name in stand_ins:
             if sys.modules.get(name) is stand_ins[name]:
                 del sys.modules[name]
+
+
+def _plain_patterns(stemmer):
+    """ISRI's three character-class patterns compiled by ``re``: NLTK 3.10 wraps its
+    patterns in ``nltk.redos`` (the ``regex`` engine with a timeout per call), which
+    made roots a tenth of a build's analysis. A character class cannot backtrack, so
+    the timeout guards nothing here; the patterns are NLTK's own, recompiled."""
+    for name in ("re_short_vowels", "re_hamza", "re_initial_hamza"):
+        pattern = getattr(stemmer, name)
+        setattr(stemmer, name, re.compile(pattern.pattern))
+    return stemmer
 
 
 _ISRI = _isri_stemmer()

@@ -155,11 +155,7 @@ class Generation:
     def compute_speller(self) -> Speller:
         """The speller of the generation's vocabulary, from its postings (~10 s on the
         bench index; ``save_tables`` saves it with the generation)."""
-        own = WhooshStorage(self.path)  # its own reader: requests go on meanwhile
-        try:
-            return Speller.from_counts(own.term_counts("body_exact"), min_docs(own.live_count))
-        finally:
-            own.close()
+        return compute_speller(self.path)
 
     @property
     def analysis_current(self) -> bool:
@@ -222,8 +218,16 @@ def save_tables(path: Path, labels: dict) -> None:
     """Compute a finished build's tables from its postings and ``labels`` (what it will
     be published with) and save them beside its segments (facets, dates, field lengths,
     related forms, entity names, the speller): what ``open_generation`` maps and the first
-    queries load instead of computing. Every way of publishing a generation calls this."""
-    gen = open_generation(path, tables=False)
+    queries load instead of computing. Every way of publishing a generation calls this.
+
+    The speller, a third of the time, is computed in a forked process beside the rest:
+    the build's other core is idle by then."""
+    speller = _beside(lambda: _save_speller(path))
+    try:
+        gen = open_generation(path, tables=False)
+    except BaseException:
+        speller(cancel=True)
+        raise
     gen.labels = labels
     try:
         gen.store.save_frequent_postings()  # a merged segment's; the workers wrote the others'
@@ -239,9 +243,46 @@ def save_tables(path: Path, labels: dict) -> None:
             np.save(store.fresh_file(path / f"table-{name}.npy"), array)
         gen.related_forms().save(path)
         gen.entity_names().save(path)
-        gen.compute_speller().save(path)
+        speller()
+    except BaseException:
+        speller(cancel=True)
+        raise
     finally:
         gen.close()
+
+
+def compute_speller(path: Path) -> Speller:
+    """The speller of the vocabulary of the generation at ``path``, from its postings."""
+    own = WhooshStorage(path)  # its own reader: requests go on meanwhile
+    try:
+        return Speller.from_counts(own.term_counts("body_exact"), min_docs(own.live_count))
+    finally:
+        own.close()
+
+
+def _save_speller(path: Path) -> None:
+    compute_speller(path).save(path)
+
+
+def _beside(task):
+    """Start ``task()`` in a forked process; returns ``wait(cancel=False)``, which waits
+    for it (raising when it failed) or, with ``cancel``, stops it. Without fork (not
+    Linux), ``wait`` runs the task itself."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return lambda cancel=False: None if cancel else task()
+    proc = multiprocessing.get_context("fork").Process(target=task, daemon=True)
+    proc.start()
+
+    def wait(cancel: bool = False) -> None:
+        if cancel:
+            proc.kill()
+        proc.join()
+        if not cancel and proc.exitcode != 0:
+            raise RuntimeError(f"computing the generation's speller failed (its process exited with {proc.exitcode})")
+
+    return wait
 
 
 def id_order(keys: list[bytes] | None) -> np.ndarray | None:

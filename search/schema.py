@@ -67,8 +67,23 @@ class ArabicPositions(Positions):
     def word_values(self, value, analyzer, **kwargs):
         if not _one_pass(value, analyzer, kwargs):
             return super().word_values(value, analyzer, **kwargs)
-        fb, encode = self.field_boost, self.encode
-        return [(w, len(p), len(p) * fb, encode(p)) for w, p in term_positions(value, analyzer.stemmed, analyzer.roots).items()]
+        fb, encode, once = self.field_boost, self.encode, _ONE_POSITION
+        out = []
+        for w, p in term_positions(value, analyzer.stemmed, analyzer.roots).items():
+            if len(p) == 1:  # most words of a text: their value is looked up, not pickled
+                v = once.get(p[0])
+                if v is None:
+                    v = encode(p)
+                    if len(once) < 1 << 16:
+                        once[p[0]] = v
+                out.append((w, 1, fb, v))
+            else:
+                out.append((w, len(p), len(p) * fb, encode(p)))
+        return out
+
+
+# Positions.encode([position]) by position.
+_ONE_POSITION: dict[int, bytes] = {}
 
 
 class ArabicFrequency(Frequency):

@@ -441,25 +441,28 @@ class PoolWriter(SegmentWriter):
                 field = schema[fieldname]
                 length = 0
                 if field.indexed:
-                    if fieldname in self._by_format:
+                    terms = pool.terms(fieldname)
+                    if fieldname in self._by_format:  # terms as text (most fields, most postings)
                         if not isinstance(value, (str, list, tuple)):
                             raise ValueError(f"{value!r} is not unicode or sequence")
-                        items = field.format.word_values(value, field.analyzer, mode="index")
-                        encode = True
-                    else:
-                        items, encode = field.index(value), False
-                    terms = pool.terms(fieldname)
-                    scorable = field.scorable
-                    for term, freq, weight, vbytes in items:
-                        if encode:
-                            term = term.encode("utf-8")
-                        if scorable:
+                        for text, freq, weight, vbytes in field.format.word_values(value, field.analyzer, mode="index"):
+                            term = text.encode("utf-8")
                             length += freq
-                        postings = terms.get(term)
-                        if postings is None:
-                            terms[term] = [(docnum, weight, vbytes)]
-                        else:
-                            postings.append((docnum, weight, vbytes))
+                            postings = terms.get(term)
+                            if postings is None:
+                                terms[term] = [(docnum, weight, vbytes)]
+                            else:
+                                postings.append((docnum, weight, vbytes))
+                    else:
+                        for term, freq, weight, vbytes in field.index(value):
+                            length += freq
+                            postings = terms.get(term)
+                            if postings is None:
+                                terms[term] = [(docnum, weight, vbytes)]
+                            else:
+                                postings.append((docnum, weight, vbytes))
+                    if not field.scorable:
+                        length = 0
                 perdocwriter.add_field(fieldname, field, value if field.stored else None, length)
                 column = field.column_type
                 if column:

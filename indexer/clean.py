@@ -12,6 +12,7 @@ _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\ufffe\u200b\u206
 _TAG_RE = re.compile(r"</?(?:p|br|div|span|a|b|i|strong|em|img|script|style|iframe|h\d)\b[^>]{0,500}>", re.I)
 _ENTITY_RE = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,5});")
 _SPACES_RE = re.compile(r"[ \t\xa0\u2000-\u200a\u202f\u205f\u3000]+")
+_BLANK_LINES_RE = re.compile(r"\n{3,}")  # runs of blank lines: one paragraph break
 
 
 def clean_text(text: str) -> str:
@@ -25,16 +26,9 @@ def clean_text(text: str) -> str:
     if "&" in text:
         text = html.unescape(text) if _ENTITY_RE.search(text) else text
         text = _CONTROL_RE.sub("", text)
-    lines = (_SPACES_RE.sub(" ", line).strip() for line in text.split("\n"))
-    out, blank = [], False
-    for line in lines:
-        if line:
-            out.append(line)
-            blank = False
-        elif not blank and out:
-            out.append("")
-            blank = True
-    return "\n".join(out).strip()
+    # whole-text substitutions, not a Python loop per line: this runs on every article
+    lines = [line.strip() for line in _SPACES_RE.sub(" ", text).split("\n")]
+    return _BLANK_LINES_RE.sub("\n\n", "\n".join(lines)).strip()
 
 
 def split_title(text: str, title_words: int = 12) -> tuple[str, str]:

@@ -284,14 +284,22 @@ class Tagger:
         self._attr: dict[str, int] = {}
         for attr, _ in meta.state_features:
             self._attr.setdefault(attr, len(self._attr) + 1)
-        # per word slot, the model's attributes by the word's own feature string
-        prefixes = {"own": "", "prev": "-", "next": "+", "prev2": "--", "next2": "++"}
-        self._slot_attrs = [{a[len(prefixes[slot]):]: k for a, k in self._attr.items()
-                             if a.startswith(prefixes[slot]) and (slot != "own" or a[:1] not in "-+")}
-                            for slot in Features.WORD_SLOTS]
         self._weights = np.zeros((len(self._attr) + 1, n))
         for (attr, label), weight in meta.state_features.items():
             self._weights[self._attr[attr], index[label]] = weight
+        # A word's own feature strings, each with its label weights in the five word
+        # slots (a neighbour's attribute is the string with a prefix: ``-w=…``, ``++w=…``):
+        # one lookup per feature string gives all five. Row 0 is zeros (strings the
+        # model does not know).
+        prefixes = {"own": "", "prev": "-", "next": "+", "prev2": "--", "next2": "++"}
+        slot_attrs = [{a[len(prefixes[slot]):]: k for a, k in self._attr.items()
+                       if a.startswith(prefixes[slot]) and (slot != "own" or a[:1] not in "-+")}
+                      for slot in Features.WORD_SLOTS]
+        self._feature_ids = {x: i + 1 for i, x in enumerate(sorted(set().union(*slot_attrs)))}
+        self._feature_weights = np.zeros((len(self._feature_ids) + 1, len(slot_attrs), n))
+        for k, table in enumerate(slot_attrs):
+            for x, attr in table.items():
+                self._feature_weights[self._feature_ids[x], k] = self._weights[attr]
         self.transitions = np.zeros((n, n))
         for (a, b), weight in meta.transitions.items():
             self.transitions[index[a], index[b]] = weight
@@ -322,15 +330,13 @@ class Tagger:
     def _word_sums(self, keys: list[str]) -> np.ndarray:
         """The five word slots' summed weights of each word (``Features.WORD_SLOTS``), as
         an array (words x slots x labels). A neighbour's features are the word's own with a
-        prefix (``-w=…``, ``++w=…``), so the model's attributes are looked up by the word's
-        own feature strings, one table per slot, instead of building every prefixed string."""
-        rows, bounds = [], []
+        prefix, so the model's attributes are looked up by the word's
+        own feature strings (``_feature_weights``), instead of building every prefixed string."""
+        ids, rows, bounds = self._feature_ids, [], []
         for key in keys:
-            own = self.features.word(key)
-            for table in self._slot_attrs:
-                bounds.append(len(rows))
-                rows += [table.get(x, 0) for x in own] or [0]
-        return np.add.reduceat(self._weights[rows], bounds, axis=0).reshape(len(keys), len(self._slot_attrs), -1)
+            bounds.append(len(rows))
+            rows += [ids.get(x, 0) for x in self.features.word(key)] or [0]
+        return np.add.reduceat(self._feature_weights[rows], bounds, axis=0)
 
     def _tag_sums(self, tags: list[str]) -> np.ndarray:
         """The three gazetteer-tag slots' summed weights of each tag (tags x 3 x labels)."""

@@ -92,8 +92,12 @@ class ArabicFrequency(Frequency):
     def word_values(self, value, analyzer, **kwargs):
         if not _one_pass(value, analyzer, kwargs):
             return super().word_values(value, analyzer, **kwargs)
-        fb = self.field_boost
-        return [(w, len(p), len(p) * fb, pack_uint(len(p))) for w, p in term_positions(value, analyzer.stemmed, analyzer.roots).items()]
+        fb, packed = self.field_boost, _PACKED
+        return [(w, len(p), len(p) * fb, packed[len(p)] if len(p) < 64 else pack_uint(len(p)))
+                for w, p in term_positions(value, analyzer.stemmed, analyzer.roots).items()]
+
+
+_PACKED = [pack_uint(n) for n in range(64)]  # Frequency's value of the commonest frequencies
 
 
 def _text(analyzer, stored: bool = False) -> TEXT:

@@ -137,6 +137,39 @@ def _processes_with(arg: str) -> list[int]:
     return out
 
 
+@pytest.mark.parametrize("raw, clean", [
+    ("سطر أول\r\n\r\n\r\n\r\nسطر ثان", "سطر أول\n\nسطر ثان"),  # a run of blank lines: one break
+    ("\n\n  \t\n  عنوان  \u00a0 الخبر \n \n", "عنوان الخبر"),  # blank edges go, spaces fold
+    ("أ\n \u3000 \nب\n\n\nج", "أ\n\nب\n\nج"),  # a line of spaces is blank
+    ("<p>فقرة</p>\n<p>أخرى</p>", "فقرة\nأخرى"),
+    ("نص\x00\u200b مع&amp;رموز", "نص مع&رموز"),
+])
+def test_clean_text(raw, clean):
+    from indexer.clean import clean_text
+
+    assert clean_text(raw) == clean
+
+
+def test_failed_speller_fails_the_build_and_keeps_the_index(tmp_path, seeds_dir, monkeypatch):
+    """The speller is computed in a process of its own beside the other tables: its
+    failure fails the build, and the previous index keeps serving."""
+    import search.index
+
+    index_dir = tmp_path / "ix"
+    build_index([seeds_dir], index_dir, progress=False)
+    before = os.readlink(index_dir / store.CURRENT)
+
+    def broken(path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(search.index, "_save_speller", broken)
+    with pytest.raises(RuntimeError, match="speller"):
+        build_index([seeds_dir], index_dir, progress=False)
+    assert os.readlink(index_dir / store.CURRENT) == before
+    assert not list(index_dir.glob(".build-*"))
+    assert ids_for_query(IndexHandle(index_dir).get(), "داعش")
+
+
 def test_killed_build_leaves_previous_index_and_is_cleaned(tmp_path, seeds_dir):
     """SIGKILL mid-build: the old index still serves; the next build removes the debris."""
     index_dir = tmp_path / "ix"

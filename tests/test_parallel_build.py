@@ -72,6 +72,28 @@ def test_segments_hold_what_whoosh_would_write(tmp_path, small_records, monkeypa
                    [b.doc_field_length(d, name) for d in range(b.doc_count())]
 
 
+def test_pool_writer_files_what_whooshs_path_files(tmp_path, small_records):
+    """PoolWriter's own add_document and Whoosh's (which it takes for a document with
+    boosts) leave the same postings in the pool, field lengths and stored fields."""
+    from indexer.build import PoolWriter
+    from search.schema import IndexCodec
+
+    extractor = Extractor()
+    pools = []
+    for boost in (False, True):
+        d = tmp_path / str(boost)
+        d.mkdir()
+        writer = PoolWriter(whoosh_index.create_in(str(d), build_schema()), codec=IndexCodec())
+        for rec in small_records[:60]:
+            doc = build_module._document(rec, extractor.extract(rec), {f: {} for f in FACET_NAMES})
+            writer.add_document(**doc, **({"_boost": 1.0} if boost else {}))
+        assert writer.docnum == 60
+        pools.append((writer.pool.fields, dict(writer.perdocwriter._fieldlengths)))
+        writer.cancel()
+    assert pools[0] == pools[1]
+    assert {"body", "body_exact", "root", "title", "place", "id", "date"} <= pools[0][0].keys()
+
+
 def test_term_pool_orders_like_whoosh():
     from whoosh.writing import PostingPool
     from whoosh.filedb.filestore import RamStorage

@@ -164,6 +164,27 @@ def test_decoder_equals_crfsuite(train_sentences):
         assert ours.tag(keys, breaks, gaz) == reference.tag(features.sequence(keys, breaks, gaz))
 
 
+def test_decoder_equals_crfsuite_when_its_tables_refill(monkeypatch):
+    """The summed-weight tables forget their words when full (``_CACHE_LIMIT``) and grow
+    past their first rows; tags stay crfsuite's through both."""
+    import indexer.tagger as tagger_module
+
+    monkeypatch.setattr(tagger_module, "_CACHE_LIMIT", 400)
+    ex = Extractor(tagger=None)
+    ours, reference, features = Tagger(MODEL), pycrfsuite.Tagger(), Features()
+    reference.open(str(MODEL))
+    ours._words = ours._words[:8]  # the first new article grows the table
+    cleared = 0
+    for r, _ in zip(iter_corpus("ant-multisource.jsonl.gz"), range(40)):
+        text = (r.get("title") or "") + "\n" + (r.get("body") or "")
+        tokens = tokenize(text)[:300]
+        keys, breaks, gaz = [t[6] for t in tokens], [t[3] for t in tokens], ex.feature_tags(text, tokens)
+        before = len(ours._word_ids)
+        assert ours.tag(keys, breaks, gaz) == reference.tag(features.sequence(keys, breaks, gaz))
+        cleared += len(ours._word_ids) < before
+    assert cleared and len(ours._words) > 8
+
+
 def test_decoder_sentences_are_independent():
     """Tagging sentences together (``starts``) equals tagging each alone."""
     tagger = Tagger(MODEL)

@@ -442,25 +442,20 @@ class PoolWriter(SegmentWriter):
                 length = 0
                 if field.indexed:
                     terms = pool.terms(fieldname)
-                    if fieldname in self._by_format:  # terms as text (most fields, most postings)
+                    if fieldname in self._by_format:  # FieldType.index's terms, without its generator
                         if not isinstance(value, (str, list, tuple)):
                             raise ValueError(f"{value!r} is not unicode or sequence")
-                        for text, freq, weight, vbytes in field.format.word_values(value, field.analyzer, mode="index"):
-                            term = text.encode("utf-8")
-                            length += freq
-                            postings = terms.get(term)
-                            if postings is None:
-                                terms[term] = [(docnum, weight, vbytes)]
-                            else:
-                                postings.append((docnum, weight, vbytes))
+                        items = [(text.encode("utf-8"), freq, weight, vbytes) for text, freq, weight, vbytes
+                                 in field.format.word_values(value, field.analyzer, mode="index")]
                     else:
-                        for term, freq, weight, vbytes in field.index(value):
-                            length += freq
-                            postings = terms.get(term)
-                            if postings is None:
-                                terms[term] = [(docnum, weight, vbytes)]
-                            else:
-                                postings.append((docnum, weight, vbytes))
+                        items = field.index(value)
+                    for term, freq, weight, vbytes in items:
+                        length += freq
+                        postings = terms.get(term)
+                        if postings is None:
+                            terms[term] = [(docnum, weight, vbytes)]
+                        else:
+                            postings.append((docnum, weight, vbytes))
                     if not field.scorable:
                         length = 0
                 perdocwriter.add_field(fieldname, field, value if field.stored else None, length)

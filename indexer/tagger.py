@@ -329,9 +329,8 @@ class Tagger:
 
     def _word_sums(self, keys: list[str]) -> np.ndarray:
         """The five word slots' summed weights of each word (``Features.WORD_SLOTS``), as
-        an array (words x slots x labels). A neighbour's features are the word's own with a
-        prefix, so the model's attributes are looked up by the word's
-        own feature strings (``_feature_weights``), instead of building every prefixed string."""
+        an array (words x slots x labels): the word's own feature strings are looked up in
+        ``_feature_weights`` instead of building every neighbour's prefixed string."""
         ids, rows, bounds = self._feature_ids, [], []
         for key in keys:
             bounds.append(len(rows))

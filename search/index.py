@@ -220,9 +220,9 @@ def save_tables(path: Path, labels: dict) -> None:
     related forms, entity names, the speller): what ``open_generation`` maps and the first
     queries load instead of computing. Every way of publishing a generation calls this.
 
-    The speller, a third of the time, is computed in a forked process beside the rest:
-    the build's other core is idle by then."""
-    speller = _beside(lambda: _save_speller(path))
+    The speller, about half of the time, is computed in a forked process beside the
+    rest: the build's other core is idle by then."""
+    speller = _beside(lambda: _save_speller(path), "the generation's speller")
     try:
         gen = open_generation(path, tables=False)
     except BaseException:
@@ -264,13 +264,14 @@ def _save_speller(path: Path) -> None:
     compute_speller(path).save(path)
 
 
-def _beside(task):
-    """Start ``task()`` in a forked process; returns ``wait(cancel=False)``, which waits
-    for it (raising when it failed) or, with ``cancel``, stops it. Without fork (not
-    Linux), ``wait`` runs the task itself."""
+def _beside(task, what: str):
+    """Start ``task()`` (computing ``what``) in a forked process; returns
+    ``wait(cancel=False)``, which waits for it (raising when it failed) or, with
+    ``cancel``, stops it. Where a process cannot fork one (not Linux, or a daemonic
+    process), ``wait`` runs the task itself."""
     import multiprocessing
 
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if "fork" not in multiprocessing.get_all_start_methods() or multiprocessing.current_process().daemon:
         return lambda cancel=False: None if cancel else task()
     proc = multiprocessing.get_context("fork").Process(target=task, daemon=True)
     proc.start()
@@ -280,7 +281,7 @@ def _beside(task):
             proc.kill()
         proc.join()
         if not cancel and proc.exitcode != 0:
-            raise RuntimeError(f"computing the generation's speller failed (its process exited with {proc.exitcode})")
+            raise RuntimeError(f"computing {what} failed (its process exited with {proc.exitcode})")
 
     return wait
 

@@ -14,14 +14,13 @@ from __future__ import annotations
 import struct
 import zlib
 from array import array
-from hashlib import md5 as md5_digest
 from operator import sub
 from pickle import dumps
 
 import numpy as np
 
 from whoosh.codec import whoosh3
-from whoosh.filedb.filetables import OrderedHashWriter, md5_hash
+from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter
 from whoosh.system import pack_int, pack_ushort
 from whoosh.util.numeric import length_to_byte
@@ -121,13 +120,12 @@ def _add_terms(tindex: OrderedHashWriter, keys: list[bytes], values: list[bytes]
         return
     if keys[0] <= tindex.lastkey:
         raise ValueError(f"Keys must increase: {tindex.lastkey!r}..{keys[0]!r}")
-    dbfile, buckets = tindex.dbfile, tindex.buckets
-    md5 = tindex.hashfn is md5_hash
+    dbfile, buckets, hashfn = tindex.dbfile, tindex.buckets, tindex.hashfn
     pos = dbfile.tell()
     positions, records = [], []
     for key, value in zip(keys, values):
         record = _LENGTHS.pack(len(key), len(value)) + key + value
-        h = int.from_bytes(md5_digest(key, usedforsecurity=False).digest()[12:], "big") if md5 else tindex.hashfn(key)
+        h = hashfn(key)
         buckets[h & 255].append((h, pos))
         positions.append(pos)
         records.append(record)
@@ -144,9 +142,10 @@ def _add_terms(tindex: OrderedHashWriter, keys: list[bytes], values: list[bytes]
 
 def _term_blocks(postings: list[tuple], limit: int, level: int, fixed: int | None,
                  ids_out: list | None = None, weights_out: array | None = None) -> tuple[bytes, float, float]:
-    """(a term's postings, ``(docnum, weight, value bytes)``, as ``W3PostingsWriter`` writes them, their total weight and
-    their highest weight, as its ``W3TermInfo`` sums them). ``ids_out`` and
-    ``weights_out``, when given, receive every posting's doc number and stored weight."""
+    """(a term's postings, ``(docnum, weight, value bytes)`` each, as ``W3PostingsWriter``
+    writes them, their total weight and their highest weight, as its ``W3TermInfo`` sums
+    them). ``ids_out`` and ``weights_out``, when given, receive every posting's doc number
+    and stored weight."""
     n = len(postings)
     if n == 1:  # most terms of a segment: the same bytes without the lists
         docnum, raw, value = postings[0]

@@ -380,7 +380,6 @@ class TermPool:
         self.fields: dict[str, dict[bytes, list[tuple]]] = {}
         self.fieldnames: set[str] = set()
         self.runs: list = []
-        self.keep = False  # cleanup leaves the postings (a worker's last segment)
 
     def terms(self, fieldname: str) -> dict[bytes, list[tuple]]:
         """The postings of ``fieldname`` by term, to add to."""
@@ -406,8 +405,7 @@ class TermPool:
         pass
 
     def cleanup(self) -> None:
-        if not self.keep:
-            self.fields = {}
+        self.fields = {}
 
 
 class PoolWriter(SegmentWriter):
@@ -513,7 +511,8 @@ class SegmentBuilder:
         # On an error, no writer.cancel() here: it would delete the temporary folder all
         # writers share. The parent cancels, and build_index removes the whole build.
         if self.writer is not None:
-            self.writer.pool.keep = last_in_worker
+            if last_in_worker:  # held here, the postings outlive the pool's cleanup
+                self._left = self.writer.pool.fields
             segment = self.writer._finalize_segment()
             self.segments.append(segment)
             # the frequent terms' postings, as the codec's field writer wrote them (when it
@@ -525,8 +524,6 @@ class SegmentBuilder:
             # the written postings go now: the writer sits in reference cycles that the
             # build's raised GC thresholds would keep alive beside the next segment's
             self.writer.pool.cleanup()
-            if last_in_worker:
-                self._left = self.writer
             self.writer = None
             if not last_in_worker:
                 gc.collect()

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.fields import FieldType
 from whoosh.writing import SegmentWriter
@@ -26,6 +27,7 @@ from indexer.clean import parse_date
 from indexer.sources import Problem, Record, estimate_records, inventory, printable_path, read_sources
 from search import frequent_postings, store
 from search.arabic import ANALYSIS_VERSION, JoinedText
+from search import term_ids
 from search.codec import GroupedPostings
 from search.index import TABLE_PREFIXES, save_tables
 from search.sharded import is_sharded, save_manifest, shard_name, shard_of
@@ -369,59 +371,69 @@ QUEUE_BATCHES = 4
 
 
 class TermPool:
-    """Whoosh's PostingPool, for a segment whose postings fit in memory: each posting is
-    filed under its field and term as it arrives, as ``(docnum, weight, value bytes)``,
-    so writing the segment sorts the distinct terms instead of every posting tuple
-    (that sort was an eighth of indexing time). ``iter_postings`` hands them over still
+    """Whoosh's PostingPool, for a segment whose postings fit in memory: postings are
+    filed by field and term as they arrive, so writing the segment sorts the distinct
+    terms (or the term ids) instead of every posting tuple (that sort was an eighth of
+    indexing time). The fields of ``text_fields`` (those whose terms come from their
+    format as text) keep each document's postings as arrays of term ids
+    (``search.term_ids``), weights and values: filing is a few array operations per
+    document, not a Python step per posting. The others keep a flat list per term,
+    ``[docnum, weight, value bytes, docnum, …]``. ``iter_postings`` hands them over
     grouped (``GroupedPostings``), which iterates in Whoosh's pool order and lets
     ``IndexCodec``'s field writer write each term's postings in one go."""
 
-    def __init__(self):
-        self.fields: dict[str, dict[bytes, list[tuple]]] = {}
-        self.fieldnames: set[str] = set()
+    def __init__(self, text_fields: frozenset[str] = frozenset()):
+        self.fields: dict[str, dict[bytes, list]] = {}
+        self.columns: dict[str, list[tuple]] = {name: [] for name in text_fields}
         self.runs: list = []
 
-    def terms(self, fieldname: str) -> dict[bytes, list[tuple]]:
-        """The postings of ``fieldname`` by term, to add to."""
-        terms = self.fields.get(fieldname)
-        if terms is None:
-            terms = self.fields[fieldname] = {}
-            self.fieldnames.add(fieldname)
-        return terms
+    def add_columns(self, fieldname: str, docnum: int, ids, weights, values) -> None:
+        """A document's postings in a text field: term ids, weights and values, arrays."""
+        if len(ids):
+            self.columns[fieldname].append((docnum, ids, weights, values))
 
     def add(self, item: tuple) -> None:
         """``item`` is Whoosh's (fieldname, term bytes, docnum, weight, value bytes)."""
-        terms = self.terms(item[0])
-        postings = terms.get(item[1])
+        fieldname, term, docnum, weight, value = item
+        if fieldname in self.columns:  # documents arrive in docnum order
+            ids = np.array([term_ids.term_id(term.decode("utf-8"))])
+            values = np.empty(1, dtype=object)
+            values[0] = value
+            self.add_columns(fieldname, docnum, ids, np.array([weight], dtype=float), values)
+            return
+        terms = self.fields.get(fieldname)
+        if terms is None:
+            terms = self.fields[fieldname] = {}
+        postings = terms.get(term)
         if postings is None:
-            terms[item[1]] = [item[2:]]
+            terms[term] = [docnum, weight, value]
         else:
-            postings.append(item[2:])  # documents arrive in docnum order
+            postings += (docnum, weight, value)
 
     def iter_postings(self) -> GroupedPostings:
-        return GroupedPostings(self.fields)
+        return GroupedPostings(self.fields, {name: chunks for name, chunks in self.columns.items() if chunks})
 
     def save(self) -> None:
         pass
 
     def cleanup(self) -> None:
         self.fields = {}
+        self.columns = {name: [] for name in self.columns}
 
 
 class PoolWriter(SegmentWriter):
-    """Whoosh's SegmentWriter whose ``add_document`` files each posting straight into
-    its ``TermPool``: the same postings, stored fields, lengths and columns, without
-    Whoosh's generator and ``pool.add`` call per posting (7% of a one-process build). A
-    document with boosts (``_boost`` keys), or a schema with spelling or vector fields,
-    takes Whoosh's own path."""
+    """Whoosh's SegmentWriter whose ``add_document`` files each document's postings
+    straight into its ``TermPool``: the same postings, stored fields, lengths and
+    columns, without Whoosh's generator and ``pool.add`` call per posting. A document
+    with boosts (``_boost`` keys), or a schema with spelling or vector fields, takes
+    Whoosh's own path."""
 
     def __init__(self, ix, **kwargs):
         super().__init__(ix, **kwargs)
-        self.pool = TermPool()
         schema = self.schema
         self._plain = all(not schema[n].separate_spelling() and not schema[n].vector for n in schema.names())
-        # fields whose terms come from their format's word_values, as FieldType.index has them
-        self._by_format = {n for n in schema.names() if type(schema[n]).index is FieldType.index}
+        self._by_format = text_fields(schema)
+        self.pool = TermPool(self._by_format)
 
     def add_document(self, **fields):
         if not self._plain or any(name.startswith("_") for name in fields):
@@ -439,21 +451,16 @@ class PoolWriter(SegmentWriter):
                 field = schema[fieldname]
                 length = 0
                 if field.indexed:
-                    terms = pool.terms(fieldname)
                     if fieldname in self._by_format:  # FieldType.index's terms, without its generator
                         if not isinstance(value, (str, list, tuple)):
                             raise ValueError(f"{value!r} is not unicode or sequence")
-                        items = [(text.encode("utf-8"), freq, weight, vbytes) for text, freq, weight, vbytes
-                                 in field.format.word_values(value, field.analyzer, mode="index")]
+                        ids, freqs, weights, values = _term_columns(field, value)
+                        length = int(freqs.sum())
+                        pool.add_columns(fieldname, docnum, ids, weights, values)
                     else:
-                        items = field.index(value)
-                    for term, freq, weight, vbytes in items:
-                        length += freq
-                        postings = terms.get(term)
-                        if postings is None:
-                            terms[term] = [(docnum, weight, vbytes)]
-                        else:
-                            postings.append((docnum, weight, vbytes))
+                        for term, freq, weight, vbytes in field.index(value):
+                            length += freq
+                            pool.add((fieldname, term, docnum, weight, vbytes))
                     if not field.scorable:
                         length = 0
                 perdocwriter.add_field(fieldname, field, value if field.stored else None, length)
@@ -466,6 +473,28 @@ class PoolWriter(SegmentWriter):
         perdocwriter.finish_doc()
         self._added = True
         self.docnum += 1
+
+
+def text_fields(schema) -> frozenset[str]:
+    """The fields whose terms come from their format's ``word_values`` as text (as
+    ``FieldType.index`` has them): the pool files them by term id."""
+    return frozenset(n for n in schema.names() if type(schema[n]).index is FieldType.index)
+
+
+def _term_columns(field, value) -> tuple:
+    """(term ids, frequencies, weights, values) of a field value, arrays, as the field's
+    format's ``word_values`` gives them: its own columns when it has them (the one-pass
+    formats of ``search.schema``)."""
+    columns = getattr(field.format, "term_columns", None)
+    columns = columns(value, field.analyzer) if columns is not None else None
+    if columns is None:
+        items = list(field.format.word_values(value, field.analyzer, mode="index"))
+        values = np.empty(len(items), dtype=object)
+        values[:] = [v for _t, _n, _w, v in items]
+        columns = (np.array([term_ids.term_id(t) for t, _n, _w, _v in items], dtype=np.int64),
+                   np.array([n for _t, n, _w, _v in items], dtype=np.int64),
+                   np.array([w for _t, _n, w, _v in items], dtype=float), values)
+    return columns
 
 
 class SegmentBuilder:
@@ -512,7 +541,7 @@ class SegmentBuilder:
         # writers share. The parent cancels, and build_index removes the whole build.
         if self.writer is not None:
             if last_in_worker:  # held here, the postings outlive the pool's cleanup
-                self._left = self.writer.pool.fields
+                self._left = (self.writer.pool.fields, self.writer.pool.columns)
             segment = self.writer._finalize_segment()
             self.segments.append(segment)
             # the frequent terms' postings, as the codec's field writer wrote them (when it
@@ -525,6 +554,7 @@ class SegmentBuilder:
             # build's raised GC thresholds would keep alive beside the next segment's
             self.writer.pool.cleanup()
             self.writer = None
+            term_ids.forget()  # no pool holds term ids now
             if not last_in_worker:
                 gc.collect()
 

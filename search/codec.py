@@ -14,16 +14,18 @@ from __future__ import annotations
 import struct
 import zlib
 from array import array
+from collections.abc import Iterator
 from operator import sub
 from pickle import dumps
 
 import numpy as np
-
 from whoosh.codec import whoosh3
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter
 from whoosh.system import pack_int, pack_ushort
 from whoosh.util.numeric import length_to_byte
+
+from search import term_ids
 
 # Whoosh-Reloaded 2.7.5 (the fallback distribution) compresses every block.
 _COMPRESSION_MIN_SIZE = getattr(whoosh3, "COMPRESSION_MIN_SIZE", 0)
@@ -44,20 +46,57 @@ _LENGTHS = struct.Struct("!ii")  # a hash file record's key and value lengths (w
 
 
 class GroupedPostings:
-    """A segment's postings filed as ``{fieldname: {term bytes: [(docnum, weight, value
-    bytes), ...]}}`` in docnum order. Iterating yields Whoosh's ``(fieldname, term,
-    docnum, weight, value bytes)`` in its pool order (by field, term, docnum), so any
-    field writer can take them; ``GroupedFieldWriter`` reads ``fields`` directly."""
+    """A segment's postings grouped by field and term, in docnum order within a term:
+    ``fields`` files each term's postings as one flat list (``{fieldname: {term:
+    [docnum, weight, value bytes, docnum, …]}}``, a field's terms all bytes or all
+    text), ``columns`` as arrays per document (``{fieldname: [(docnum, term ids of
+    search.term_ids, weights, values), …]}``). ``terms`` gives a field's terms in order
+    with their postings; iterating yields Whoosh's ``(fieldname, term bytes, docnum,
+    weight, value bytes)`` in its pool order (by field, term, docnum), so any field
+    writer can take them."""
 
-    def __init__(self, fields: dict[str, dict[bytes, list[tuple]]]):
-        self.fields = fields
+    def __init__(self, fields: dict[str, dict], columns: dict[str, list] | None = None):
+        self.fields, self.columns = fields, columns or {}
+        self.names = sorted({*self.fields, *self.columns})
 
-    def __iter__(self):
-        for fieldname in sorted(self.fields):
+    def terms(self, fieldname: str) -> Iterator[tuple[str | bytes, list[int], list[float], list[bytes]]]:
+        """(term, doc numbers, weights, values) of each term of a field, in term order
+        (text sorts as its UTF-8 does)."""
+        if fieldname in self.fields:
             terms = self.fields[fieldname]
             for term in sorted(terms):
-                for posting in terms[term]:
-                    yield (fieldname, term, *posting)
+                postings = terms[term]
+                yield term, postings[0::3], postings[1::3], postings[2::3]
+        if fieldname in self.columns:
+            yield from _column_terms(self.columns[fieldname])
+
+    def __iter__(self):
+        for fieldname in self.names:
+            for term, ids, weights, values in self.terms(fieldname):
+                key = term.encode("utf-8") if isinstance(term, str) else term
+                for posting in zip(ids, weights, values):
+                    yield (fieldname, key, *posting)
+
+
+def _column_terms(chunks: list) -> Iterator[tuple[str, list[int], list[float], list[bytes]]]:
+    """``GroupedPostings.terms`` of a field filed as arrays: one stable sort by term id
+    groups all its postings, each term's still in docnum order."""
+    if not chunks:
+        return
+    docs, ids, weights, values = zip(*chunks)
+    ids = np.concatenate(ids)
+    order = np.argsort(ids, kind="stable")
+    ids = ids[order]
+    starts, counts = term_ids.grouped(ids)
+    docnums = np.repeat(np.array(docs, dtype=np.int64), [len(v) for v in values])[order].tolist()
+    weights = np.concatenate(weights)[order].tolist()
+    values = np.concatenate(values)[order].tolist()
+    texts = term_ids.TERMS
+    terms = [texts[t] for t in ids[starts].tolist()]
+    starts, ends = starts.tolist(), (starts + counts).tolist()
+    for k in sorted(range(len(terms)), key=terms.__getitem__):
+        s, e = starts[k], ends[k]
+        yield terms[k], docnums[s:e], weights[s:e], values[s:e]
 
 
 class GroupedFieldWriter(W3FieldWriter):
@@ -73,7 +112,7 @@ class GroupedFieldWriter(W3FieldWriter):
         # Whoosh's path for what this one does not write: per-block length statistics,
         # spelling words, inlined postings (inlinelimit > 1), another postings writer.
         if (not isinstance(items, GroupedPostings) or lengths is not None
-                or any(schema[name].separate_spelling() for name in items.fields)
+                or any(schema[name].separate_spelling() for name in items.names)
                 or self._codec._inlinelimit > 1
                 or type(self._codec).postings_writer is not whoosh3.W3Codec.postings_writer):
             return super().add_postings(schema, lengths, items)
@@ -84,28 +123,31 @@ class GroupedFieldWriter(W3FieldWriter):
         postfile, tindex = self._postfile, self._tindex
         offset = postfile.tell()
         self.frequent = frequent = []
-        for fieldname in sorted(items.fields):
+        for fieldname in items.names:
             fieldobj = schema[fieldname]
             self.start_field(fieldname, fieldobj)
             fixed = fieldobj.format.fixed_value_size()
             prefix = pack_ushort(self._fieldid)
-            terms = items.fields[fieldname]
             keep = fieldname in frequent_postings.FIELDS
             least = frequent_postings.MIN_POSTINGS
             keys, infos = [], []
-            for term in sorted(terms):
-                postings = terms[term]
-                text = frequent_postings.term_text(term) if keep and len(postings) > least else None
-                if text is not None:
-                    ids, weights = [], array("f")
-                    blocks, weight, maxweight = _term_blocks(postings, limit, level, fixed, ids, weights)
-                    frequent.append((fieldname, text, np.array(ids, dtype=np.int32),
-                                     np.frombuffer(weights, dtype=np.float32)))
+            for term, ids, weights, values in items.terms(fieldname):
+                n = len(ids)
+                if isinstance(term, str):
+                    text, term = term, term.encode("utf-8")
                 else:
-                    blocks, weight, maxweight = _term_blocks(postings, limit, level, fixed)
+                    text = frequent_postings.term_text(term)
+                if keep and n > least and text is not None:
+                    ids_out, weights_out = [], array("f")
+                    blocks, weight, maxweight = _term_blocks(ids, weights, values, limit, level, fixed,
+                                                             ids_out, weights_out)
+                    frequent.append((fieldname, text, np.array(ids_out, dtype=np.int32),
+                                     np.frombuffer(weights_out, dtype=np.float32)))
+                else:
+                    blocks, weight, maxweight = _term_blocks(ids, weights, values, limit, level, fixed)
                 keys.append(prefix + term)
-                infos.append(_TERMINFO.pack(0, weight, len(postings), 0, _NO_MAXLENGTH, maxweight, postings[0][0],
-                                            postings[-1][0], offset, len(blocks)))
+                infos.append(_TERMINFO.pack(0, weight, n, 0, _NO_MAXLENGTH, maxweight, ids[0], ids[-1],
+                                            offset, len(blocks)))
                 postfile.write(blocks)
                 offset += len(blocks)
             _add_terms(tindex, keys, infos)
@@ -140,15 +182,16 @@ def _add_terms(tindex: OrderedHashWriter, keys: list[bytes], values: list[bytes]
     tindex.lastkey = keys[-1]
 
 
-def _term_blocks(postings: list[tuple], limit: int, level: int, fixed: int | None,
-                 ids_out: list | None = None, weights_out: array | None = None) -> tuple[bytes, float, float]:
-    """(a term's postings, ``(docnum, weight, value bytes)`` each, as ``W3PostingsWriter``
+def _term_blocks(ids: list[int], raws: list[float], values: list[bytes], limit: int, level: int,
+                 fixed: int | None, ids_out: list | None = None,
+                 weights_out: array | None = None) -> tuple[bytes, float, float]:
+    """(a term's postings (doc numbers, weights, value bytes), as ``W3PostingsWriter``
     writes them, their total weight and their highest weight, as its ``W3TermInfo`` sums
-    them). ``ids_out`` and ``weights_out``, when given, receive every posting's doc number
-    and stored weight."""
-    n = len(postings)
+    them). ``ids_out`` and ``weights_out``, when given, receive every posting's doc
+    number and stored weight."""
+    n = len(ids)
     if n == 1:  # most terms of a segment: the same bytes without the lists
-        docnum, raw, value = postings[0]
+        docnum, raw, value = ids[0], raws[0], values[0]
         weight = _F32.unpack(_F32.pack(raw))[0]
         if fixed is None or fixed < 0:
             mini_values = (value,) if value else ()
@@ -165,11 +208,12 @@ def _term_blocks(postings: list[tuple], limit: int, level: int, fixed: int | Non
     parts = [WHOOSH3_HEADER_MAGIC]
     total_weight, maxweight = 0, 0
     for start in range(0, n, limit):
-        # one transposition and C-level reductions per block: this runs on every posting
-        ids, raw, values = zip(*postings[start:start + limit])
+        # C-level slices and reductions per block: this runs on every posting
+        end = start + limit
+        block_ids, raw, block_values = ids[start:end], raws[start:end], values[start:end]
         weights = array("f", raw)  # Whoosh buffers weights as 32-bit floats
         if ids_out is not None:
-            ids_out += ids
+            ids_out += block_ids
             weights_out.extend(weights)
         total_weight += sum(weights)
         top = max(raw)
@@ -182,17 +226,17 @@ def _term_blocks(postings: list[tuple], limit: int, level: int, fixed: int | Non
         else:
             mini_weights = tuple(weights)
         if fixed is None or fixed < 0:
-            mini_values = tuple(filter(None, values))
+            mini_values = tuple(filter(None, block_values))
         elif fixed == 0:
             mini_values = None
         else:
-            mini_values = b"".join(values)
-        deltas = tuple(map(sub, ids, (0,) + ids[:-1]))
+            mini_values = b"".join(block_values)
+        deltas = tuple(map(sub, block_ids, [0] + block_ids[:-1]))
         databytes = dumps((deltas, mini_weights, mini_values), _DATA_PROTOCOL)
         comp = level if len(databytes) >= _COMPRESSION_MIN_SIZE else 0
         if comp:
             databytes = zlib.compress(databytes, comp)
-        infobytes = dumps((len(ids), ids[-1], block_max, comp, _NO_MINLENGTH, _NO_MAXLENGTH), 2)
+        infobytes = dumps((len(block_ids), block_ids[-1], block_max, comp, _NO_MINLENGTH, _NO_MAXLENGTH), 2)
         length = len(infobytes) + len(databytes)
         parts += (pack_int(-length if start + limit >= n else length), infobytes, databytes)
     return b"".join(parts), total_weight, maxweight

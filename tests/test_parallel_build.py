@@ -88,19 +88,20 @@ def test_pool_writer_files_what_whooshs_path_files(tmp_path, small_records):
             doc = build_module._document(rec, extractor.extract(rec), {f: {} for f in FACET_NAMES})
             writer.add_document(**doc, **({"_boost": 1.0} if boost else {}))
         assert writer.docnum == 60
-        pools.append((writer.pool.fields, dict(writer.perdocwriter._fieldlengths)))
+        pools.append((list(writer.pool.iter_postings()), dict(writer.perdocwriter._fieldlengths)))
         writer.cancel()
     assert pools[0] == pools[1]
-    assert {"body", "body_exact", "root", "title", "place", "id", "date"} <= pools[0][0].keys()
+    assert {"body", "body_exact", "root", "title", "place", "id", "date"} <= {p[0] for p in pools[0][0]}
 
 
-def test_term_pool_orders_like_whoosh():
+@pytest.mark.parametrize("text_fields", [frozenset(), frozenset({"body"})])
+def test_term_pool_orders_like_whoosh(text_fields):
     from whoosh.writing import PostingPool
     from whoosh.filedb.filestore import RamStorage
 
     items = [("body", t.encode(), d, 1.0, b"x") for d in range(5) for t in ("حلب", "ادلب", "الموصل")[d % 3:]]
     items += [("a_field", b"z", d, 2.0, b"") for d in range(3)]
-    ours, theirs = TermPool(), PostingPool(RamStorage(), None)
+    ours, theirs = TermPool(text_fields), PostingPool(RamStorage(), None)
     for item in items:
         ours.add(item)
         theirs.add(item)
@@ -149,13 +150,14 @@ def test_dates_stay_with_their_documents_across_segments(tmp_path, seeds_dir):
     assert gen.dates.tolist() == expected
 
 
-def _grouped_postings(records):
+def _grouped_postings(records, text: bool = False):
     """Real postings of ``records`` for every indexed field, grouped as TermPool files
     them, plus hand-made lists for the block edges a small sample rarely reaches:
-    exactly 128 and 129 postings, 300 with varying or equal weights, empty values."""
+    exactly 128 and 129 postings, 300 with varying or equal weights, empty values.
+    ``text``: the text fields' terms kept as text, as PoolWriter's pool keeps them."""
     from whoosh.system import pack_uint
-    pool = TermPool()
     schema = build_schema()
+    pool = TermPool(build_module.text_fields(schema) if text else frozenset())
     extractor = Extractor()
     for docnum, rec in enumerate(records):
         doc = build_module._document(rec, extractor.extract(rec), {f: {} for f in FACET_NAMES})
@@ -165,13 +167,15 @@ def _grouped_postings(records):
                 continue
             for term, _freq, weight, vbytes in field.index(value):
                 pool.add((name, term, docnum, weight, vbytes))
-    edges = {b"\xff128": [1.0] * 128, b"\xff129": [2.0] * 129, b"\xff300": [float(i % 7 + 1) for i in range(300)],
-             b"\xff300eq": [3.5] * 300, b"\xffone": [0.25]}
+    # terms that sort after every word; U+10FFFF's UTF-8 is what the bytes ones start with
+    last = "\U0010ffff".encode() if text else b"\xff"
+    edges = {b"128": [1.0] * 128, b"129": [2.0] * 129, b"300": [float(i % 7 + 1) for i in range(300)],
+             b"300eq": [3.5] * 300, b"one": [0.25]}
     for term, weights in edges.items():
         for docnum, w in enumerate(weights):
-            pool.add(("body_exact", term, docnum * 3, w, pack_uint(int(w))))
-            pool.add(("body", term, docnum * 3, w, b"" if docnum % 5 else b"\x01\x02"))
-            pool.add(("date", term, docnum * 3, w, b""))
+            pool.add(("body_exact", last + term, docnum * 3, w, pack_uint(int(w))))
+            pool.add(("body", last + term, docnum * 3, w, b"" if docnum % 5 else b"\x01\x02"))
+            pool.add(("date", b"\xff" + term, docnum * 3, w, b""))
     return pool.iter_postings()
 
 
@@ -186,8 +190,8 @@ def _segment_files(codec, items) -> dict[str, bytes]:
     return {name.rsplit(".", 1)[1]: storage.open_file(name).read() for name in sorted(storage.list())}
 
 
-@pytest.mark.parametrize("grouped_input", [True, False])
-def test_grouped_field_writer_writes_whooshs_bytes(small_records, grouped_input, monkeypatch):
+@pytest.mark.parametrize("grouped_input,text", [(True, True), (True, False), (False, True)])
+def test_grouped_field_writer_writes_whooshs_bytes(small_records, grouped_input, text, monkeypatch):
     """GroupedFieldWriter's one-pass path (and its fallback to Whoosh's path for postings
     that are not grouped) leaves the postings and term files byte for byte as Whoosh's own
     W3FieldWriter writes them from the same postings, but for the pickle protocol of the
@@ -205,8 +209,8 @@ def test_grouped_field_writer_writes_whooshs_bytes(small_records, grouped_input,
 
     monkeypatch.setattr(whoosh3, "dumps", dumps)
 
-    grouped = _grouped_postings(small_records[:150])
-    n_terms = sum(len(terms) for terms in grouped.fields.values())
+    grouped = _grouped_postings(small_records[:150], text)
+    n_terms = sum(1 for name in grouped.names for _ in grouped.terms(name))
     assert n_terms > 5000
     calls = []
     term_blocks = search.codec._term_blocks
@@ -235,20 +239,20 @@ def test_grouped_field_writer_keeps_the_frequent_terms_postings(small_records, m
     from search.schema import IndexCodec
 
     monkeypatch.setattr(frequent_postings, "MIN_POSTINGS", 10)  # 150 articles: enough such terms
-    grouped = _grouped_postings(small_records[:150])
+    grouped = _grouped_postings(small_records[:150], text=True)
     storage, codec = RamStorage(), IndexCodec()
     writer = codec.field_writer(storage, codec.new_segment(storage, "ix"))
     writer.add_postings(build_schema(), None, grouped)
     writer.close()
     kept = {(f, t): (ids, weights) for f, t, ids, weights in writer.frequent}
     expected = {}
-    for field, terms in grouped.fields.items():
-        for term, postings in terms.items():
-            if field in frequent_postings.FIELDS and len(postings) > 10 and not term.startswith(b"\xff"):
-                expected[(field, term.decode("utf-8"))] = postings
+    for field in grouped.names:
+        for term, ids, weights, _values in grouped.terms(field):
+            if field in frequent_postings.FIELDS and len(ids) > 10:
+                expected[(field, term)] = (ids, weights)
     assert len(expected) > 100 and kept.keys() == expected.keys()
     assert {f for f, _t in kept} >= {"body", "body_exact", "title", "root"}
-    for key, postings in expected.items():
+    for key, (doc_ids, doc_weights) in expected.items():
         ids, weights = kept[key]
-        assert ids.dtype == np.int32 and ids.tolist() == [p[0] for p in postings], key
-        assert np.array_equal(weights, np.array([p[1] for p in postings], dtype=np.float32)), key
+        assert ids.dtype == np.int32 and ids.tolist() == doc_ids, key
+        assert np.array_equal(weights, np.array(doc_weights, dtype=np.float32)), key

@@ -128,8 +128,6 @@ class GroupedFieldWriter(W3FieldWriter):
             self.start_field(fieldname, fieldobj)
             fixed = fieldobj.format.fixed_value_size()
             prefix = pack_ushort(self._fieldid)
-            keep = fieldname in frequent_postings.FIELDS
-            least = frequent_postings.MIN_POSTINGS
             keys, infos = [], []
             for term, ids, weights, values in items.terms(fieldname):
                 n = len(ids)
@@ -137,7 +135,7 @@ class GroupedFieldWriter(W3FieldWriter):
                     text, term = term, term.encode("utf-8")
                 else:
                     text = frequent_postings.term_text(term)
-                if keep and n > least and text is not None:
+                if text is not None and frequent_postings.kept(fieldname, n):
                     ids_out, weights_out = [], array("f")
                     blocks, weight, maxweight = _term_blocks(ids, weights, values, limit, level, fixed,
                                                              ids_out, weights_out)
@@ -193,6 +191,9 @@ def _term_blocks(ids: list[int], raws: list[float], values: list[bytes], limit: 
     if n == 1:  # most terms of a segment: the same bytes without the lists
         docnum, raw, value = ids[0], raws[0], values[0]
         weight = _F32.unpack(_F32.pack(raw))[0]
+        if ids_out is not None:
+            ids_out.append(docnum)
+            weights_out.append(weight)
         if fixed is None or fixed < 0:
             mini_values = (value,) if value else ()
         else:

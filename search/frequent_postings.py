@@ -4,7 +4,8 @@ Whoosh 3 stores a term's postings in blocks of 128, each a zlib-compressed pickl
 doc deltas, the weights and, for the stemmed fields, every posting's positions. Ranking
 needs only doc numbers and weights, yet reading a block decodes it all, which was most of
 a query's time (README, Performance). For every term with more than
-``MIN_POSTINGS`` postings in a segment (a block's worth), the doc numbers (int32,
+``MIN_POSTINGS`` postings in a segment (a block's worth), and every facet value (facet
+tables are built from all of them, value by value), the doc numbers (int32,
 segment-local, ascending) and weights (float32, the values Whoosh stores) are written once
 — by a build worker, from the blocks as its codec makes them (``search.codec``), or at
 publishing from the segment (a merged one) — and memory-mapped when the index opens:
@@ -28,6 +29,14 @@ from search.store import fresh_file, mapped_array
 # The fields whose postings queries and facet tables read (the others' terms are not text)
 FIELDS = frozenset((*SEARCH_FIELDS, *RANK_ONLY_FIELDS, *FACET_NAMES))
 MIN_POSTINGS = 128  # Whoosh's block size: a term with more spans several blocks
+
+
+def kept(field: str, postings: int) -> bool:
+    """Whether a segment's table holds a term of ``field`` with this many postings."""
+    return field in _FACETS or (field in FIELDS and postings > MIN_POSTINGS)
+
+
+_FACETS = frozenset(FACET_NAMES)
 SUFFIXES = (".frequent-terms.txt", ".frequent-starts.npy", ".frequent-docs.npy", ".frequent-weights.npy")
 
 
@@ -45,19 +54,18 @@ def paths(directory: Path, segment_id: str) -> list[Path]:
 
 def save(directory: Path, segment_id: str, terms: Iterable[tuple[str, str, np.ndarray, np.ndarray]]) -> None:
     """Write a segment's table from (field, term, doc numbers, weights), the terms in any
-    order (only those of ``FIELDS`` with more than ``MIN_POSTINGS`` postings are kept). The terms file
-    is written last: a table without it is incomplete and is read as none."""
-    kept = sorted(((f, t, d, w) for f, t, d, w in terms if f in FIELDS and len(d) > MIN_POSTINGS),
-                  key=lambda x: (x[0], x[1]))
-    starts = np.zeros(len(kept) + 1, dtype=np.int64)
-    np.cumsum([len(d) for _f, _t, d, _w in kept], out=starts[1:])
-    docs = np.concatenate([np.asarray(d, dtype=np.int32) for _f, _t, d, _w in kept]) if kept else np.zeros(0, np.int32)
-    weights = (np.concatenate([np.asarray(w, dtype=np.float32) for _f, _t, _d, w in kept]) if kept
+    order (only those ``kept`` are). The terms file is written last: a table without it is
+    incomplete and is read as none."""
+    held = sorted(((f, t, d, w) for f, t, d, w in terms if kept(f, len(d))), key=lambda x: (x[0], x[1]))
+    starts = np.zeros(len(held) + 1, dtype=np.int64)
+    np.cumsum([len(d) for _f, _t, d, _w in held], out=starts[1:])
+    docs = np.concatenate([np.asarray(d, dtype=np.int32) for _f, _t, d, _w in held]) if held else np.zeros(0, np.int32)
+    weights = (np.concatenate([np.asarray(w, dtype=np.float32) for _f, _t, _d, w in held]) if held
                else np.zeros(0, np.float32))
     terms_path, starts_path, docs_path, weights_path = paths(directory, segment_id)
     for path, array in ((starts_path, starts), (docs_path, docs), (weights_path, weights)):
         np.save(fresh_file(path), array)
-    fresh_file(terms_path).write_text("".join(f"{f}\t{t}\n" for f, t, _d, _w in kept), encoding="utf-8")
+    fresh_file(terms_path).write_text("".join(f"{f}\t{t}\n" for f, t, _d, _w in held), encoding="utf-8")
 
 
 class FrequentPostings:
@@ -82,6 +90,11 @@ class FrequentPostings:
 
     def __len__(self) -> int:
         return len(self._keys)
+
+    def field_docs(self, field: str) -> list[tuple[str, np.ndarray]]:
+        """(term, doc numbers) of each of the table's terms of ``field``."""
+        starts, docs = self._starts, self._docs
+        return [(t, docs[int(starts[k]):int(starts[k + 1])]) for (f, t), k in self._keys.items() if f == field]
 
     def get(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray] | None:
         """(doc numbers, weights) of a frequent term of the segment; None for any other."""

@@ -129,14 +129,14 @@ class WhooshStorage:
         """Write the frequent-terms table (``search.frequent_postings``) of every segment
         that has none (a merged one: the build's workers write their segments' own), from
         its postings."""
-        limit = frequent_postings.MIN_POSTINGS
         for (sub, _offset), sid, table in zip(self._leaves, self._segment_ids(), self._frequent):
             if table is not None or sid is None:
                 continue
             terms = []
             for field in sorted(frequent_postings.FIELDS & set(self.schema.names())):
                 for term, info in sub.iter_field(field):
-                    text = frequent_postings.term_text(term) if info.doc_frequency() > limit else None
+                    kept = frequent_postings.kept(field, info.doc_frequency())
+                    text = frequent_postings.term_text(term) if kept else None
                     if text is None:
                         continue
                     matcher = sub.postings(field, term)
@@ -207,6 +207,22 @@ class WhooshStorage:
 
     def facet_docs(self, field: str) -> Iterator[tuple[str, np.ndarray]]:
         if field not in self.schema:
+            return
+        found = [table.field_docs(field) if table is not None else None for table in self._frequent]
+        if all(docs is not None and len(docs) == sum(1 for _ in sub.lexicon(field))
+               for docs, (sub, _offset) in zip(found, self._leaves)):
+            # every segment's table holds all its values (a build's own tables do): their
+            # doc numbers are slices of mapped arrays, not a Whoosh matcher per value
+            by_value: dict[str, list[np.ndarray]] = {}
+            for docs, (_sub, offset) in zip(found, self._leaves):
+                for value, ids in docs:
+                    by_value.setdefault(value, []).append(ids.astype(np.int64) + offset)
+            for value in sorted(by_value):
+                ids = np.concatenate(by_value[value])
+                if self._live is not None:
+                    ids = ids[self._live[ids]]
+                if len(ids):
+                    yield value, ids.astype(np.int32)
             return
         for term in self._reader.lexicon(field):
             value = term.decode("utf-8") if isinstance(term, bytes) else term

@@ -134,6 +134,33 @@ def test_worker_error_fails_the_build_and_keeps_the_index(tmp_path, seeds_dir, s
     assert ids_for_query(IndexHandle(index_dir).get(), "داعش") == hits
 
 
+def test_facet_values_come_from_the_segments_tables(tmp_path, small_records, monkeypatch):
+    """A build's segment tables hold every facet value, so the facet tables are read from
+    them: the same values and doc numbers as each value's postings give, deletions
+    (a replaced article) left out."""
+    from search.whoosh_storage import WhooshStorage
+
+    monkeypatch.setattr(build_module, "SEGMENT_DOCS", 100)
+    from tests.conftest import write_jsonl
+    rows = [{"id": r.id, "title": r.title, "body": r.body, "outlet": r.outlet} for r in small_records]
+    write_jsonl(tmp_path / "a.jsonl", rows)
+    index_dir = tmp_path / "ix"
+    build_index([tmp_path / "a.jsonl"], index_dir, progress=False, procs=2)
+    write_jsonl(tmp_path / "b.jsonl", [{**rows[5], "body": rows[5]["body"] + " وفي حلب"}])
+    build_index([tmp_path / "b.jsonl"], index_dir, progress=False, add=True)
+    storage = WhooshStorage(IndexHandle(index_dir).get().path)
+    assert len(storage._leaves) >= 4 and storage._live is not None and not storage._live.all()
+    fast = {name: [(v, ids.tolist()) for v, ids in storage.facet_docs(name)] for name in FACET_NAMES}
+    assert len(fast["outlet"]) >= 5 and len(fast["place"]) > 100 and len(fast["actor"]) > 100
+    calls = []
+    real = storage.postings
+    monkeypatch.setattr(storage, "postings", lambda *a: calls.append(a) or real(*a))
+    storage._frequent = [None] * len(storage._frequent)  # tables as an older build wrote them: none
+    slow = {name: [(v, ids.tolist()) for v, ids in storage.facet_docs(name)] for name in FACET_NAMES}
+    assert calls and fast == slow
+    storage.close()
+
+
 def test_dates_stay_with_their_documents_across_segments(tmp_path, seeds_dir):
     """`make run` indexes the seeds with two processes: two segments, and one of them
     may hold no dated article at all (Whoosh then writes no date column for it)."""
@@ -229,9 +256,9 @@ def test_grouped_field_writer_writes_whooshs_bytes(small_records, grouped_input,
 
 
 def test_grouped_field_writer_keeps_the_frequent_terms_postings(small_records, monkeypatch):
-    """What the one-pass path keeps for ``search.frequent_postings``: every searched or
-    faceted field's terms with more than MIN_POSTINGS postings (text terms only), each with
-    the doc numbers and the 32-bit weights it wrote."""
+    """What the one-pass path keeps for ``search.frequent_postings``: every searched
+    field's terms with more than MIN_POSTINGS postings (text terms only) and every facet
+    value, each with the doc numbers and the 32-bit weights it wrote."""
     import numpy as np
     from whoosh.filedb.filestore import RamStorage
 
@@ -248,9 +275,10 @@ def test_grouped_field_writer_keeps_the_frequent_terms_postings(small_records, m
     expected = {}
     for field in grouped.names:
         for term, ids, weights, _values in grouped.terms(field):
-            if field in frequent_postings.FIELDS and len(ids) > 10:
+            if field in FACET_NAMES or (field in frequent_postings.FIELDS and len(ids) > 10):
                 expected[(field, term)] = (ids, weights)
     assert len(expected) > 100 and kept.keys() == expected.keys()
+    assert any(f in FACET_NAMES and len(ids) == 1 for (f, _t), (ids, _w) in expected.items())  # every facet value
     assert {f for f, _t in kept} >= {"body", "body_exact", "title", "root"}
     for key, (doc_ids, doc_weights) in expected.items():
         ids, weights = kept[key]

@@ -25,9 +25,8 @@ from whoosh.writing import SegmentWriter
 from indexer.extract import Extractor
 from indexer.clean import parse_date
 from indexer.sources import Problem, Record, estimate_records, inventory, printable_path, read_sources
-from search import frequent_postings, store
+from search import frequent_postings, store, term_ids
 from search.arabic import ANALYSIS_VERSION, JoinedText
-from search import term_ids
 from search.codec import GroupedPostings
 from search.index import TABLE_PREFIXES, save_tables
 from search.sharded import is_sharded, save_manifest, shard_name, shard_of
@@ -393,9 +392,10 @@ class TermPool:
             self.columns[fieldname].append((docnum, ids, weights, values))
 
     def add(self, item: tuple) -> None:
-        """``item`` is Whoosh's (fieldname, term bytes, docnum, weight, value bytes)."""
+        """``item`` is Whoosh's (fieldname, term bytes, docnum, weight, value bytes);
+        documents arrive in docnum order."""
         fieldname, term, docnum, weight, value = item
-        if fieldname in self.columns:  # documents arrive in docnum order
+        if fieldname in self.columns:
             ids = np.array([term_ids.term_id(term.decode("utf-8"))])
             values = np.empty(1, dtype=object)
             values[0] = value

@@ -402,8 +402,8 @@ def analyze(text: str, stemmed: bool = True, roots: bool = False) -> list[str]:
 
 class JoinedText(str):
     """Texts joined by a line break (a document's title and body in the root field) that
-    keeps its parts: ``term_positions`` reads each part's terms, which the parts' own
-    fields computed already, instead of the whole text anew."""
+    keeps its parts: ``search.term_ids`` reads each part's words, which the parts' own
+    fields read already, instead of the whole text anew."""
 
     parts: tuple[str, ...] = ()
 
@@ -412,67 +412,6 @@ class JoinedText(str):
         joined = cls("\n".join(parts))
         joined.parts = parts
         return joined
-
-
-# The last few texts' terms (stemmed, exact, roots, number of words): a document's body
-# is indexed three times (stemmed, exact, roots) and its title likewise.
-_TEXT_TERMS: dict[str, tuple[dict, dict, dict, int]] = {}
-
-
-def _text_terms(text: str) -> tuple[dict, dict, dict, int]:
-    """The stemmed, exact and root terms of ``text`` with their positions, and its
-    number of words, in one pass over its words."""
-    cached = _TEXT_TERMS.get(text)
-    if cached is not None:
-        return cached
-    stemmed: dict[str, list[int]] = {}
-    exact: dict[str, list[int]] = {}
-    roots: dict[str, list[int]] = {}
-    words = WORD_RE.findall(text)
-    for pos, word in enumerate(words):
-        terms, form = _word_terms(word)
-        if not form:  # a stop word: no term in any field
-            continue
-        for term in terms:
-            if term in stemmed:
-                stemmed[term].append(pos)
-            else:
-                stemmed[term] = [pos]
-        if form in exact:
-            exact[form].append(pos)
-        else:
-            exact[form] = [pos]
-        r = _word_root(word)
-        if r in roots:
-            roots[r].append(pos)
-        else:
-            roots[r] = [pos]
-    if len(_TEXT_TERMS) >= 4:
-        del _TEXT_TERMS[next(iter(_TEXT_TERMS))]  # the oldest
-    out = _TEXT_TERMS[text] = (stemmed, exact, roots, len(words))
-    return out
-
-
-def term_positions(text: str, stemmed: bool = True, roots: bool = False) -> dict[str, list[int]]:
-    """Each index term of ``text`` with its word positions: exactly the tokens
-    ``ArabicTokenizer`` yields at index time, grouped by term (the root field's with
-    ``roots``, else the stemmed or the exact-form field's). Do not change the lists:
-    they are shared with the text's other fields."""
-    which = 2 if roots else 0 if stemmed else 1
-    parts = text.parts if isinstance(text, JoinedText) else ()
-    if not parts:
-        return _text_terms(text)[which]
-    out: dict[str, list[int]] = {}
-    offset = 0
-    for part in parts:  # the words of text are the parts' words in turn
-        terms = _text_terms(part)
-        for term, positions in terms[which].items():
-            if term in out:
-                out[term] += [p + offset for p in positions]
-            else:
-                out[term] = [p + offset for p in positions]
-        offset += terms[3]
-    return out
 
 
 # --- Whoosh filters ---------------------------------------------------------------

@@ -102,9 +102,9 @@ def _column_terms(chunks: list) -> Iterator[tuple[str, list[int], list[float], l
 class GroupedFieldWriter(W3FieldWriter):
     """Whoosh's W3 field writer, with a one-pass path for ``GroupedPostings``.
 
-    That path also keeps the doc numbers and weights of the frequent terms it writes
-    (``frequent``: what ``search.frequent_postings`` saves beside the segment), read off
-    the blocks as they are made instead of from the postings again."""
+    That path also keeps the doc numbers and weights of the terms it writes that
+    ``search.frequent_postings`` keeps (``frequent``: what it saves beside the segment),
+    from the grouped postings instead of from the segment again."""
 
     frequent: list | None = None  # (field, term, doc numbers, weights), after add_postings
 
@@ -136,13 +136,9 @@ class GroupedFieldWriter(W3FieldWriter):
                 else:
                     text = frequent_postings.term_text(term)
                 if text is not None and frequent_postings.kept(fieldname, n):
-                    ids_out, weights_out = [], array("f")
-                    blocks, weight, maxweight = _term_blocks(ids, weights, values, limit, level, fixed,
-                                                             ids_out, weights_out)
-                    frequent.append((fieldname, text, np.array(ids_out, dtype=np.int32),
-                                     np.frombuffer(weights_out, dtype=np.float32)))
-                else:
-                    blocks, weight, maxweight = _term_blocks(ids, weights, values, limit, level, fixed)
+                    frequent.append((fieldname, text, np.array(ids, dtype=np.int32),
+                                     np.array(weights, dtype=np.float32)))  # the weights as Whoosh stores them
+                blocks, weight, maxweight = _term_blocks(ids, weights, values, limit, level, fixed)
                 keys.append(prefix + term)
                 infos.append(_TERMINFO.pack(0, weight, n, 0, _NO_MAXLENGTH, maxweight, ids[0], ids[-1],
                                             offset, len(blocks)))
@@ -181,19 +177,14 @@ def _add_terms(tindex: OrderedHashWriter, keys: list[bytes], values: list[bytes]
 
 
 def _term_blocks(ids: list[int], raws: list[float], values: list[bytes], limit: int, level: int,
-                 fixed: int | None, ids_out: list | None = None,
-                 weights_out: array | None = None) -> tuple[bytes, float, float]:
+                 fixed: int | None) -> tuple[bytes, float, float]:
     """(a term's postings (doc numbers, weights, value bytes), as ``W3PostingsWriter``
     writes them, their total weight and their highest weight, as its ``W3TermInfo`` sums
-    them). ``ids_out`` and ``weights_out``, when given, receive every posting's doc
-    number and stored weight."""
+    them)."""
     n = len(ids)
     if n == 1:  # most terms of a segment: the same bytes without the lists
         docnum, raw, value = ids[0], raws[0], values[0]
         weight = _F32.unpack(_F32.pack(raw))[0]
-        if ids_out is not None:
-            ids_out.append(docnum)
-            weights_out.append(weight)
         if fixed is None or fixed < 0:
             mini_values = (value,) if value else ()
         else:
@@ -213,9 +204,6 @@ def _term_blocks(ids: list[int], raws: list[float], values: list[bytes], limit: 
         end = start + limit
         block_ids, raw, block_values = ids[start:end], raws[start:end], values[start:end]
         weights = array("f", raw)  # Whoosh buffers weights as 32-bit floats
-        if ids_out is not None:
-            ids_out += block_ids
-            weights_out.extend(weights)
         total_weight += sum(weights)
         top = max(raw)
         block_max = top if top > 0 else 0

@@ -4,13 +4,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import numpy as np
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.columns import FixedBytesColumn
 from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.formats import Frequency, Positions
 from whoosh.system import pack_uint
-
-import numpy as np
 
 from search import term_ids
 from search.arabic import ArabicTokenizer, exact_analyzer, root_analyzer, stem_analyzer
@@ -73,13 +72,13 @@ class ArabicPositions(Positions):
         return _word_values(self.term_columns(value, analyzer))
 
     def term_columns(self, value, analyzer) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-        """``word_values`` as arrays: (term ids of ``search.term_ids``, frequencies, weights, values),
-        ordered by term id; None for a value the one-pass path does not take
-        (``_one_pass``). An indexing worker files them as they are: a loop over a
+        """``word_values`` as arrays: (term ids of ``search.term_ids``, frequencies,
+        weights, values), ordered by term id; None for a value the one-pass path does not
+        take (``_one_pass``). An indexing worker files them as they are: a loop over a
         text's postings, with a tuple and an encoded term each, was a third of its time."""
         if not _one_pass(value, analyzer, {}):
             return None
-        t, positions, _n = term_ids.term_ids(value, _column(analyzer))
+        t, positions = term_ids.term_ids(value, _column(analyzer))
         starts, freqs = term_ids.grouped(t)
         values = np.empty(len(starts), dtype=object)
         once = freqs == 1  # most words of a text: their value is looked up, not pickled
@@ -123,7 +122,7 @@ class ArabicFrequency(Frequency):
         """``word_values`` as arrays, as ``ArabicPositions.term_columns``."""
         if not _one_pass(value, analyzer, {}):
             return None
-        t, _positions, _n = term_ids.term_ids(value, _column(analyzer))
+        t, _positions = term_ids.term_ids(value, _column(analyzer))
         starts, freqs = term_ids.grouped(t)
         if len(freqs) and freqs.max() >= len(_PACKED):
             values = np.array([pack_uint(n) for n in freqs.tolist()], dtype=object)

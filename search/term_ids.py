@@ -1,13 +1,12 @@
 """A text's index terms as arrays of term ids, for writing postings.
 
-``search.arabic.term_positions`` gives a text's terms as a dict of position lists, one
-Python step per word and per posting: that loop, and filing each posting under its
-term, were a third of an indexing worker's time. Here each written word gets an id once,
-with a row of the ids of its terms (its first stem, its exact form, its root); a text is
-then an array of word ids, and a field's terms and positions are a gather and a sort in
-numpy. The terms are the ones ``term_positions`` gives (``tests/test_parallel_build.py``
-compares them), because each word's row comes from the same analysis
-(``search.arabic._word_terms`` and ``_word_root``).
+Grouping a text's terms into position lists one Python step per word, and filing each
+posting under its term, were a third of an indexing worker's time. Here each written
+word gets an id once, with a row of the ids of its terms (its first stem, its exact form,
+its root); a text is then an array of word ids, and a field's terms and positions are a
+gather and a sort in numpy. Each word's row comes from the analysis chain's own steps
+(``search.arabic._word_terms`` and ``_word_root``), so the terms and positions are the
+analyzers' (``tests/test_arabic.py`` compares them).
 
 Term ids are shared by every field and live as long as the process's id table: a posting
 pool that holds ids must be written before ``forget`` clears the table.
@@ -95,10 +94,10 @@ def forget(limit: int = 4_000_000) -> None:
         _TERM_IDS.clear()
 
 
-def term_ids(text: str, column: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """(term ids, positions, number of words) of every index term of ``text`` in one
-    field (``column``: STEM, EXACT or ROOT), stop words left out, ordered by term id and
-    then position. A ``JoinedText``'s words are its parts' words in turn."""
+def term_ids(text: str, column: int) -> tuple[np.ndarray, np.ndarray]:
+    """(term ids, positions) of every index term of ``text`` in one field (``column``:
+    STEM, EXACT or ROOT), stop words left out, ordered by term id and then position. A
+    ``JoinedText``'s words are its parts' words in turn."""
     parts = text.parts if isinstance(text, JoinedText) and text.parts else (text,)
     words = [_word_ids(part) for part in parts]
     w = words[0] if len(words) == 1 else np.concatenate(words)
@@ -114,7 +113,7 @@ def term_ids(text: str, column: int) -> tuple[np.ndarray, np.ndarray, int]:
             t = np.concatenate([t, np.array([s for s, _ in extra], dtype=t.dtype)])
             positions = np.concatenate([positions, np.array([p for _, p in extra], dtype=positions.dtype)])
     order = np.argsort(t * max(n, 1) + positions)
-    return t[order], positions[order], n
+    return t[order], positions[order]
 
 
 def grouped(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

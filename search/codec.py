@@ -103,8 +103,8 @@ class GroupedFieldWriter(W3FieldWriter):
     """Whoosh's W3 field writer, with a one-pass path for ``GroupedPostings``.
 
     That path also keeps the doc numbers and weights of the terms it writes that
-    ``search.frequent_postings`` keeps (``frequent``: what it saves beside the segment),
-    from the grouped postings instead of from the segment again."""
+    ``search.frequent_postings`` saves beside the segment (``frequent``: its frequent terms
+    and facet values), from the grouped postings instead of from the segment again."""
 
     frequent: list | None = None  # (field, term, doc numbers, weights), after add_postings
 
@@ -135,7 +135,7 @@ class GroupedFieldWriter(W3FieldWriter):
                     text, term = term, term.encode("utf-8")
                 else:
                     text = frequent_postings.term_text(term)
-                if text is not None and frequent_postings.kept(fieldname, n):
+                if text is not None and frequent_postings.wanted(fieldname, n):
                     frequent.append((fieldname, text, np.array(ids, dtype=np.int32),
                                      np.array(weights, dtype=np.float32)))  # the weights as Whoosh stores them
                 blocks, weight, maxweight = _term_blocks(ids, weights, values, limit, level, fixed)

@@ -4,8 +4,7 @@ Whoosh 3 stores a term's postings in blocks of 128, each a zlib-compressed pickl
 doc deltas, the weights and, for the stemmed fields, every posting's positions. Ranking
 needs only doc numbers and weights, yet reading a block decodes it all, which was most of
 a query's time (README, Performance). For every term with more than
-``MIN_POSTINGS`` postings in a segment (a block's worth), and every facet value (facet
-tables are built from all of them, value by value), the doc numbers (int32,
+``MIN_POSTINGS`` postings in a segment (a block's worth), the doc numbers (int32,
 segment-local, ascending) and weights (float32, the values Whoosh stores) are written once
 — by a build worker, from the blocks as its codec makes them (``search.codec``), or at
 publishing from the segment (a merged one) — and memory-mapped when the index opens:
@@ -15,6 +14,10 @@ Files: ``<segment id>.frequent-terms.txt`` (one ``field<TAB>term`` a line, sorte
 ``.frequent-starts.npy`` (int64: term k holds items ``starts[k]:starts[k + 1]``),
 ``.frequent-docs.npy`` and ``.frequent-weights.npy``. A segment file is never rewritten,
 so neither are these: a new generation links them with its segments.
+
+Beside it, ``<segment id>.facet-values.npz`` holds the doc numbers of every facet value of
+the segment, which publishing reads to build the facet tables instead of a Whoosh matcher
+per value; queries never load it.
 """
 from __future__ import annotations
 
@@ -33,11 +36,18 @@ MIN_POSTINGS = 128  # Whoosh's block size: a term with more spans several blocks
 
 def kept(field: str, postings: int) -> bool:
     """Whether a segment's table holds a term of ``field`` with this many postings."""
-    return field in _FACETS or (field in FIELDS and postings > MIN_POSTINGS)
+    return field in FIELDS and postings > MIN_POSTINGS
+
+
+def wanted(field: str, postings: int) -> bool:
+    """Whether ``save`` needs a term's postings: for the table, or as a facet value."""
+    return field in _FACETS or kept(field, postings)
 
 
 _FACETS = frozenset(FACET_NAMES)
-SUFFIXES = (".frequent-terms.txt", ".frequent-starts.npy", ".frequent-docs.npy", ".frequent-weights.npy")
+_TABLE_SUFFIXES = (".frequent-terms.txt", ".frequent-starts.npy", ".frequent-docs.npy", ".frequent-weights.npy")
+_FACET_SUFFIX = ".facet-values.npz"
+SUFFIXES = (*_TABLE_SUFFIXES, _FACET_SUFFIX)  # a segment's files here
 
 
 def term_text(term: bytes) -> str | None:
@@ -49,13 +59,17 @@ def term_text(term: bytes) -> str | None:
 
 
 def paths(directory: Path, segment_id: str) -> list[Path]:
-    return [Path(directory) / (segment_id + suffix) for suffix in SUFFIXES]
+    """The table's four files."""
+    return [Path(directory) / (segment_id + suffix) for suffix in _TABLE_SUFFIXES]
 
 
 def save(directory: Path, segment_id: str, terms: Iterable[tuple[str, str, np.ndarray, np.ndarray]]) -> None:
     """Write a segment's table from (field, term, doc numbers, weights), the terms in any
-    order (only those ``kept`` are). The terms file is written last: a table without it is
-    incomplete and is read as none."""
+    order (only those ``kept`` are), and its facet values' file from the facet fields'
+    terms. The terms file is written last: a table without it is incomplete and is read as
+    none."""
+    terms = list(terms)
+    _save_facet_values(directory, segment_id, [(f, t, d) for f, t, d, _w in terms if f in _FACETS])
     held = sorted(((f, t, d, w) for f, t, d, w in terms if kept(f, len(d))), key=lambda x: (x[0], x[1]))
     starts = np.zeros(len(held) + 1, dtype=np.int64)
     np.cumsum([len(d) for _f, _t, d, _w in held], out=starts[1:])
@@ -66,6 +80,33 @@ def save(directory: Path, segment_id: str, terms: Iterable[tuple[str, str, np.nd
     for path, array in ((starts_path, starts), (docs_path, docs), (weights_path, weights)):
         np.save(fresh_file(path), array)
     fresh_file(terms_path).write_text("".join(f"{f}\t{t}\n" for f, t, _d, _w in held), encoding="utf-8")
+
+
+def _save_facet_values(directory: Path, segment_id: str, terms: list[tuple[str, str, np.ndarray]]) -> None:
+    arrays = {}
+    for field in FACET_NAMES:
+        values = sorted((t, d) for f, t, d in terms if f == field)
+        starts = np.zeros(len(values) + 1, dtype=np.int64)
+        np.cumsum([len(d) for _t, d in values], out=starts[1:])
+        arrays[f"{field}-values"] = np.array([t for t, _d in values], dtype=str)
+        arrays[f"{field}-starts"] = starts
+        arrays[f"{field}-docs"] = (np.concatenate([np.asarray(d, dtype=np.int32) for _t, d in values]) if values
+                                   else np.zeros(0, np.int32))
+    with fresh_file(Path(directory) / (segment_id + _FACET_SUFFIX)).open("wb") as f:
+        np.savez(f, **arrays)
+
+
+def load_facet_values(directory: Path, segment_id: str, field: str) -> list[tuple[str, np.ndarray]] | None:
+    """(value, segment-local doc numbers) of every value of facet ``field`` in the
+    segment, in value order; None when the segment has no such file (one written before
+    it existed, or merged later)."""
+    try:
+        with np.load(Path(directory) / (segment_id + _FACET_SUFFIX), allow_pickle=False) as saved:
+            values, starts, docs = (saved[f"{field}-{name}"] for name in ("values", "starts", "docs"))
+    except (OSError, KeyError, ValueError):
+        return None
+    bounds = starts.tolist()
+    return [(v, docs[bounds[k]:bounds[k + 1]]) for k, v in enumerate(values.tolist())]
 
 
 class FrequentPostings:
@@ -90,11 +131,6 @@ class FrequentPostings:
 
     def __len__(self) -> int:
         return len(self._keys)
-
-    def field_docs(self, field: str) -> list[tuple[str, np.ndarray]]:
-        """(term, doc numbers) of each of the table's terms of ``field``."""
-        starts, docs = self._starts, self._docs
-        return [(t, docs[int(starts[k]):int(starts[k + 1])]) for (f, t), k in self._keys.items() if f == field]
 
     def get(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray] | None:
         """(doc numbers, weights) of a frequent term of the segment; None for any other."""

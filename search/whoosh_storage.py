@@ -135,8 +135,8 @@ class WhooshStorage:
             terms = []
             for field in sorted(frequent_postings.FIELDS & set(self.schema.names())):
                 for term, info in sub.iter_field(field):
-                    kept = frequent_postings.kept(field, info.doc_frequency())
-                    text = frequent_postings.term_text(term) if kept else None
+                    wanted = frequent_postings.wanted(field, info.doc_frequency())
+                    text = frequent_postings.term_text(term) if wanted else None
                     if text is None:
                         continue
                     matcher = sub.postings(field, term)
@@ -208,25 +208,26 @@ class WhooshStorage:
     def facet_docs(self, field: str) -> Iterator[tuple[str, np.ndarray]]:
         if field not in self.schema:
             return
-        found = [table.field_docs(field) if table is not None else None for table in self._frequent]
-        if all(docs is not None and len(docs) == sum(1 for _ in sub.lexicon(field))
-               for docs, (sub, _offset) in zip(found, self._leaves)):
-            # every segment's table holds all its values (a build's own tables do): their
-            # doc numbers are slices of mapped arrays, not a Whoosh matcher per value
-            by_value: dict[str, list[np.ndarray]] = {}
-            for docs, (_sub, offset) in zip(found, self._leaves):
-                for value, ids in docs:
-                    by_value.setdefault(value, []).append(ids.astype(np.int64) + offset)
-            for value in sorted(by_value):
-                ids = np.concatenate(by_value[value])
-                if self._live is not None:
-                    ids = ids[self._live[ids]]
-                if len(ids):
-                    yield value, ids.astype(np.int32)
-            return
-        for term in self._reader.lexicon(field):
-            value = term.decode("utf-8") if isinstance(term, bytes) else term
-            ids = self.postings(field, value)[0]
+        by_value: dict[str, list[np.ndarray]] = {}
+        for (sub, offset), sid in zip(self._leaves, self._segment_ids()):
+            # the segment's facet values file (a build's workers write one per segment):
+            # slices of saved arrays, not a Whoosh matcher per value
+            found = frequent_postings.load_facet_values(self.path, sid, field) if sid else None
+            if found is None:
+                found = []
+                for term in sub.lexicon(field):
+                    matcher = sub.postings(field, term)
+                    if isinstance(matcher, FilterMatcher):  # deletions: masked below
+                        matcher = matcher.child
+                    blocks = [np.asarray(b[0]) for b in _leaf_blocks(matcher)]
+                    if blocks:
+                        found.append((term.decode("utf-8"), np.concatenate(blocks)))
+            for value, ids in found:
+                by_value.setdefault(value, []).append(ids.astype(np.int64) + offset)
+        for value in sorted(by_value):
+            ids = np.concatenate(by_value[value])
+            if self._live is not None:
+                ids = ids[self._live[ids]]
             if len(ids):
                 yield value, ids.astype(np.int32)
 

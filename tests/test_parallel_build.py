@@ -134,10 +134,12 @@ def test_worker_error_fails_the_build_and_keeps_the_index(tmp_path, seeds_dir, s
     assert ids_for_query(IndexHandle(index_dir).get(), "داعش") == hits
 
 
-def test_facet_values_come_from_the_segments_tables(tmp_path, small_records, monkeypatch):
-    """A build's segment tables hold every facet value, so the facet tables are read from
-    them: the same values and doc numbers as each value's postings give, deletions
-    (a replaced article) left out."""
+def test_facet_values_come_from_the_segments_files(tmp_path, small_records, monkeypatch):
+    """A build's workers save every facet value's doc numbers beside each segment, so the
+    facet tables are read from them: the same values and doc numbers as the values'
+    postings give (what a segment without the file is read from), deletions (a replaced
+    article) left out. Queries' tables do not load them."""
+    from search import frequent_postings
     from search.whoosh_storage import WhooshStorage
 
     monkeypatch.setattr(build_module, "SEGMENT_DOCS", 100)
@@ -148,16 +150,18 @@ def test_facet_values_come_from_the_segments_tables(tmp_path, small_records, mon
     build_index([tmp_path / "a.jsonl"], index_dir, progress=False, procs=2)
     write_jsonl(tmp_path / "b.jsonl", [{**rows[5], "body": rows[5]["body"] + " وفي حلب"}])
     build_index([tmp_path / "b.jsonl"], index_dir, progress=False, add=True)
-    storage = WhooshStorage(IndexHandle(index_dir).get().path)
+    path = IndexHandle(index_dir).get().path
+    storage = WhooshStorage(path)
     assert len(storage._leaves) >= 4 and storage._live is not None and not storage._live.all()
+    files = sorted(path.glob("*.facet-values.npz"))
+    assert len(files) == len(storage._leaves)
+    assert all(frequent_postings.kept(f, 1) is False for f in FACET_NAMES)  # not in the queries' tables
     fast = {name: [(v, ids.tolist()) for v, ids in storage.facet_docs(name)] for name in FACET_NAMES}
     assert len(fast["outlet"]) >= 5 and len(fast["place"]) > 100 and len(fast["actor"]) > 100
-    calls = []
-    real = storage.postings
-    monkeypatch.setattr(storage, "postings", lambda *a: calls.append(a) or real(*a))
-    storage._frequent = [None] * len(storage._frequent)  # tables as an older build wrote them: none
+    for f in files:
+        f.unlink()  # as a generation written before the files existed
     slow = {name: [(v, ids.tolist()) for v, ids in storage.facet_docs(name)] for name in FACET_NAMES}
-    assert calls and fast == slow
+    assert fast == slow
     storage.close()
 
 
@@ -258,7 +262,8 @@ def test_grouped_field_writer_writes_whooshs_bytes(small_records, grouped_input,
 def test_grouped_field_writer_keeps_the_frequent_terms_postings(small_records, monkeypatch):
     """What the one-pass path keeps for ``search.frequent_postings``: every searched
     field's terms with more than MIN_POSTINGS postings (text terms only) and every facet
-    value, each with the doc numbers and the 32-bit weights it wrote."""
+    value (for the segment's facet values file), each with the doc numbers and the 32-bit
+    weights it wrote."""
     import numpy as np
     from whoosh.filedb.filestore import RamStorage
 
@@ -276,7 +281,7 @@ def test_grouped_field_writer_keeps_the_frequent_terms_postings(small_records, m
     for field in grouped.names:
         for term, ids, weights, _values in grouped.terms(field):
             if field in FACET_NAMES or (field in frequent_postings.FIELDS and len(ids) > 10):
-                expected[(field, term)] = (ids, weights)
+                expected[(field, term)] = (ids, weights)  # a facet value's are kept however few
     assert len(expected) > 100 and kept.keys() == expected.keys()
     assert any(f in FACET_NAMES and len(ids) == 1 for (f, _t), (ids, _w) in expected.items())  # every facet value
     assert {f for f, _t in kept} >= {"body", "body_exact", "title", "root"}

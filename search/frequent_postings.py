@@ -21,6 +21,7 @@ per value; queries never load it.
 """
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -103,7 +104,7 @@ def load_facet_values(directory: Path, segment_id: str, field: str) -> list[tupl
     try:
         with np.load(Path(directory) / (segment_id + _FACET_SUFFIX), allow_pickle=False) as saved:
             values, starts, docs = (saved[f"{field}-{name}"] for name in ("values", "starts", "docs"))
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):  # missing or cut short
         return None
     bounds = starts.tolist()
     return [(v, docs[bounds[k]:bounds[k + 1]]) for k, v in enumerate(values.tolist())]

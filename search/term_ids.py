@@ -63,8 +63,6 @@ def _word_ids(text: str) -> np.ndarray:
     if cached is not None:
         return cached
     words = WORD_RE.findall(text)
-    if len(_WORD_IDS) + len(words) > _WORD_LIMIT:
-        _forget_words()
     ids = list(map(_WORD_IDS.get, words))
     if None in ids:
         get = _WORD_IDS.get
@@ -98,6 +96,8 @@ def term_ids(text: str, column: int) -> tuple[np.ndarray, np.ndarray]:
     """(term ids, positions) of every index term of ``text`` in one field (``column``:
     STEM, EXACT or ROOT), stop words left out, ordered by term id and then position. A
     ``JoinedText``'s words are its parts' words in turn."""
+    if len(_WORD_IDS) + len(text) > _WORD_LIMIT:  # before any part: its parts' ids must agree
+        _forget_words()
     parts = text.parts if isinstance(text, JoinedText) and text.parts else (text,)
     words = [_word_ids(part) for part in parts]
     w = words[0] if len(words) == 1 else np.concatenate(words)

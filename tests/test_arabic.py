@@ -212,12 +212,7 @@ def term_positions(text: str, stemmed: bool = True, roots: bool = False) -> dict
     """Each index term of ``text`` with its positions, from ``search.term_ids``."""
     from search import term_ids
 
-    column = term_ids.ROOT if roots else term_ids.STEM if stemmed else term_ids.EXACT
-    ids, positions = term_ids.term_ids(text, column)
-    out: dict[str, list[int]] = {}
-    for t, p in zip(ids.tolist(), positions.tolist()):
-        out.setdefault(term_ids.TERMS[t], []).append(p)
-    return out
+    return _positions(text, term_ids.ROOT if roots else term_ids.STEM if stemmed else term_ids.EXACT)
 
 
 @pytest.mark.parametrize("kind", ["stem", "exact", "root"])
@@ -243,6 +238,32 @@ def test_term_positions_of_joined_texts(seeds_dir, kind):
     for title, body in [(texts[0].split("\n")[0], texts[1]), ("", texts[2]), (texts[3], ""), (texts[4], texts[4])]:
         whole = term_positions(title + "\n" + body, kind == "stem", roots=kind == "root")
         assert term_positions(JoinedText.of(title, body), kind == "stem", roots=kind == "root") == whole
+
+
+def test_term_ids_survive_forgetting_the_words(corpus_records, monkeypatch):
+    """Past its limit the word table begins again, before a text and never between a
+    title and its body: the terms and positions stay the same."""
+    from search import term_ids
+    from search.arabic import JoinedText
+
+    records = corpus_records[:200]
+    columns = (term_ids.STEM, term_ids.EXACT, term_ids.ROOT)
+    want = [_positions(JoinedText.of(r["title"], r["body"]), c) for r in records for c in columns]
+    forgot = []
+    monkeypatch.setattr(term_ids, "_WORD_LIMIT", 500)  # less than most articles' characters
+    monkeypatch.setattr(term_ids, "_forget_words", lambda real=term_ids._forget_words: forgot.append(1) or real())
+    assert [_positions(JoinedText.of(r["title"], r["body"]), c) for r in records for c in columns] == want
+    assert len(forgot) > 100
+
+
+def _positions(text, column) -> dict[str, list[int]]:
+    from search import term_ids
+
+    ids, positions = term_ids.term_ids(text, column)
+    out: dict[str, list[int]] = {}
+    for t, p in zip(ids.tolist(), positions.tolist()):
+        out.setdefault(term_ids.TERMS[t], []).append(p)
+    return out
 
 
 def test_index_formats_write_what_whoosh_writes(corpus_records):

@@ -72,27 +72,28 @@ def save(directory: Path, segment_id: str, terms: Iterable[tuple[str, str, np.nd
     terms = list(terms)
     _save_facet_values(directory, segment_id, [(f, t, d) for f, t, d, _w in terms if f in _FACETS])
     held = sorted(((f, t, d, w) for f, t, d, w in terms if kept(f, len(d))), key=lambda x: (x[0], x[1]))
-    starts = np.zeros(len(held) + 1, dtype=np.int64)
-    np.cumsum([len(d) for _f, _t, d, _w in held], out=starts[1:])
-    docs = np.concatenate([np.asarray(d, dtype=np.int32) for _f, _t, d, _w in held]) if held else np.zeros(0, np.int32)
-    weights = (np.concatenate([np.asarray(w, dtype=np.float32) for _f, _t, _d, w in held]) if held
-               else np.zeros(0, np.float32))
+    starts, docs = _joined([d for _f, _t, d, _w in held], np.int32)
+    weights = _joined([w for _f, _t, _d, w in held], np.float32)[1]
     terms_path, starts_path, docs_path, weights_path = paths(directory, segment_id)
     for path, array in ((starts_path, starts), (docs_path, docs), (weights_path, weights)):
         np.save(fresh_file(path), array)
     fresh_file(terms_path).write_text("".join(f"{f}\t{t}\n" for f, t, _d, _w in held), encoding="utf-8")
 
 
+def _joined(arrays: list, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, items): ``arrays`` one after the other, array k at ``starts[k]:starts[k + 1]``."""
+    starts = np.zeros(len(arrays) + 1, dtype=np.int64)
+    np.cumsum([len(a) for a in arrays], out=starts[1:])
+    items = np.concatenate([np.asarray(a, dtype=dtype) for a in arrays]) if arrays else np.zeros(0, dtype)
+    return starts, items
+
+
 def _save_facet_values(directory: Path, segment_id: str, terms: list[tuple[str, str, np.ndarray]]) -> None:
     arrays = {}
     for field in FACET_NAMES:
         values = sorted((t, d) for f, t, d in terms if f == field)
-        starts = np.zeros(len(values) + 1, dtype=np.int64)
-        np.cumsum([len(d) for _t, d in values], out=starts[1:])
         arrays[f"{field}-values"] = np.array([t for t, _d in values], dtype=str)
-        arrays[f"{field}-starts"] = starts
-        arrays[f"{field}-docs"] = (np.concatenate([np.asarray(d, dtype=np.int32) for _t, d in values]) if values
-                                   else np.zeros(0, np.int32))
+        arrays[f"{field}-starts"], arrays[f"{field}-docs"] = _joined([d for _t, d in values], np.int32)
     with fresh_file(Path(directory) / (segment_id + _FACET_SUFFIX)).open("wb") as f:
         np.savez(f, **arrays)
 

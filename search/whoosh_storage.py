@@ -126,9 +126,9 @@ class WhooshStorage:
         return [FrequentPostings.load(self.path, sid) if sid else None for sid in self._segment_ids()]
 
     def save_frequent_postings(self) -> None:
-        """Write the frequent-terms table (``search.frequent_postings``) of every segment
-        that has none (a merged one: the build's workers write their segments' own), from
-        its postings."""
+        """Write the frequent-terms table and the facet values file
+        (``search.frequent_postings``) of every segment that has no table (a merged one: the
+        build's workers write their segments' own), from its postings."""
         for (sub, _offset), sid, table in zip(self._leaves, self._segment_ids(), self._frequent):
             if table is not None or sid is None:
                 continue
@@ -137,15 +137,9 @@ class WhooshStorage:
                 for term, info in sub.iter_field(field):
                     wanted = frequent_postings.wanted(field, info.doc_frequency())
                     text = frequent_postings.term_text(term) if wanted else None
-                    if text is None:
-                        continue
-                    matcher = sub.postings(field, term)
-                    if isinstance(matcher, FilterMatcher):  # deletions: masked when read
-                        matcher = matcher.child
-                    blocks = _leaf_blocks(matcher)
-                    terms.append((field, text,
-                                  np.concatenate([np.asarray(b[0], dtype=np.int64) for b in blocks]),
-                                  np.concatenate([np.asarray(b[1], dtype=np.float32) for b in blocks])))
+                    postings = _segment_postings(sub, field, term) if text is not None else None
+                    if postings is not None:
+                        terms.append((field, text, *postings))
             frequent_postings.save(self.path, sid, terms)
         # the tables of segments a merge dropped (linked from the generation before)
         current = {sid for sid in self._segment_ids() if sid}
@@ -214,14 +208,8 @@ class WhooshStorage:
             # slices of saved arrays, not a Whoosh matcher per value
             found = frequent_postings.load_facet_values(self.path, sid, field) if sid else None
             if found is None:
-                found = []
-                for term in sub.lexicon(field):
-                    matcher = sub.postings(field, term)
-                    if isinstance(matcher, FilterMatcher):  # deletions: masked below
-                        matcher = matcher.child
-                    blocks = [np.asarray(b[0]) for b in _leaf_blocks(matcher)]
-                    if blocks:
-                        found.append((term.decode("utf-8"), np.concatenate(blocks)))
+                found = [(term.decode("utf-8"), postings[0]) for term in sub.lexicon(field)
+                         if (postings := _segment_postings(sub, field, term)) is not None]
             for value, ids in found:
                 by_value.setdefault(value, []).append(ids.astype(np.int64) + offset)
         for value in sorted(by_value):
@@ -275,6 +263,19 @@ class WhooshStorage:
 
     def close(self) -> None:
         self._searcher.close()
+
+
+def _segment_postings(sub, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """(doc numbers, weights) of a term in one segment, deleted documents included (the
+    caller masks them); None when it has no postings block."""
+    matcher = sub.postings(field, term)
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+    blocks = _leaf_blocks(matcher)
+    if not blocks:
+        return None
+    return (np.concatenate([np.asarray(b[0], dtype=np.int64) for b in blocks]),
+            np.concatenate([np.asarray(b[1], dtype=np.float32) for b in blocks]))
 
 
 def _leaf_blocks(matcher) -> list[tuple]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from whoosh.codec.whoosh3 import W3Codec
@@ -82,9 +83,9 @@ class ArabicPositions(Positions):
         starts, freqs = term_ids.grouped(t)
         values = np.empty(len(starts), dtype=object)
         once = freqs == 1  # most words of a text: their value is looked up, not pickled
-        single = positions[starts[once]]
-        if len(single) and single.max() < len(_ONE_POSITION):
-            values[once] = _ONE_POSITION[single]
+        single, encoded = positions[starts[once]], _one_positions()
+        if len(single) and single.max() < len(encoded):
+            values[once] = encoded[single]
         else:
             values[once] = [self.encode([p]) for p in single.tolist()]
         many = np.flatnonzero(~once)
@@ -105,9 +106,12 @@ def _word_values(columns) -> list[tuple[str, int, float, bytes]]:
     return [(terms[t], n, w, v) for t, n, w, v in zip(ids.tolist(), freqs.tolist(), weights.tolist(), values.tolist())]
 
 
-# Positions.encode([position]) of the first positions (a text's single-occurrence words
-# are at these), as an array to gather from.
-_ONE_POSITION = np.array([Positions().encode([p]) for p in range(1 << 14)], dtype=object)
+@lru_cache(maxsize=1)
+def _one_positions() -> np.ndarray:
+    """Positions.encode([position]) of the first positions (a text's single-occurrence
+    words are at these), as an array to gather from; made on first use, not when a search
+    process imports the schema."""
+    return np.array([Positions().encode([p]) for p in range(1 << 14)], dtype=object)
 
 
 class ArabicFrequency(Frequency):

@@ -23,7 +23,7 @@ _MORE = 3  # the row's flag: the word has more stems than its first (``_MORE_STE
 TERMS: list[str] = []  # term id -> term
 _TERM_IDS: dict[str, int] = {}
 _WORD_IDS: dict[str, int] = {}
-_ROWS = np.full((1 << 16, 4), -1, dtype=np.int64)  # word id -> its terms' ids; -1: a stop word
+_ROWS = np.full((1 << 10, 4), -1, dtype=np.int64)  # word id -> its terms' ids; -1: a stop word (grows)
 _MORE_STEMS: dict[int, tuple[int, ...]] = {}  # word id -> the ids of its other stems
 _WORD_LIMIT = 2_000_000  # words with an id; past it, the words' ids are forgotten (not the terms')
 

@@ -143,6 +143,8 @@ def _processes_with(arg: str) -> list[int]:
     ("أ\n \u3000 \nب\n\n\nج", "أ\n\nب\n\nج"),  # a line of spaces is blank
     ("<p>فقرة</p>\n<p>أخرى</p>", "فقرة\nأخرى"),
     ("نص\x00\u200b مع&amp;رموز", "نص مع&رموز"),
+    # a line separator is kept as written (the regex's path), the spaces around it fold
+    ("أ\u2028  ب\t\tج", "أ\u2028 ب ج"),
 ])
 def test_clean_text(raw, clean):
     from indexer.clean import clean_text

@@ -11,11 +11,11 @@ least ``MIN_DOCS`` documents (any, in an index under ``SMALL_INDEX`` documents):
 seen once in a large archive is as likely a typo as a word.
 
 symspellpy keeps its tables in two dicts, which its pickle takes seconds to restore (every
-CLI call with a misspelling waited for that). ``save`` writes them as sorted
-arrays instead (the words, their counts; each delete's 64-bit hash and its words), and
-``load`` hands symspellpy's own lookup read-only mappings over those arrays, memory-mapped:
-the same suggestions, loaded in milliseconds and shared by every worker through the page
-cache.
+CLI call with a misspelling waited for that), built a Python step per delete of every word.
+``from_counts`` builds them as sorted arrays instead (the words, their counts; each delete's
+64-bit hash and its words), ``save`` writes them, and ``load`` hands symspellpy's own lookup
+read-only mappings over those arrays, memory-mapped: the same suggestions, loaded in
+milliseconds and shared by every worker through the page cache.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ import hashlib
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import count
 from pathlib import Path
 
 import numpy as np
@@ -100,45 +101,74 @@ class _Deletes:
         return len(self.keys)
 
 
+def deletes(word: str) -> set[str]:
+    """What symspellpy's dictionary files ``word`` under (its ``_edits_prefix``): its first
+    ``PREFIX`` letters, and those with one or two letters deleted (``MAX_EDITS``)."""
+    p = word[:PREFIX]
+    out = {p}
+    out.update([p[:i] + p[i + 1:] for i in range(len(p))])
+    out.update([p[:i] + p[i + 1:j] + p[j + 1:] for i, j in _POSITION_PAIRS[len(p)]])
+    return out
+
+
+_POSITION_PAIRS = [[(i, j) for i in range(n) for j in range(i + 1, n)] for n in range(PREFIX + 1)]
+assert MAX_EDITS == 2 and MIN_LENGTH > MAX_EDITS  # what ``deletes`` spells out (no empty delete)
+
+
 @dataclass
 class Speller:
     """The closest frequent word of a vocabulary, by edit distance, then frequency."""
 
     _symspell: object
     words: int
+    _arrays: tuple | None = None  # (words, counts, keys, starts, members): what ``save`` writes
 
     @classmethod
     def from_counts(cls, counts: Iterable[tuple[str, int]], min_docs: int = MIN_DOCS) -> "Speller":
-        """From (word, documents containing it) pairs; words in fewer than ``min_docs``
-        documents and shorter words are left out."""
-        from symspellpy import SymSpell  # imported here: only a query that found nothing needs it
+        """From (word, documents containing it) pairs, each word once; words in fewer than
+        ``min_docs`` documents and shorter words are left out.
 
-        sym = SymSpell(max_dictionary_edit_distance=MAX_EDITS, prefix_length=PREFIX)
-        n = 0
-        for word, docs in counts:
-            if docs >= min_docs and len(word) >= MIN_LENGTH:
-                sym.create_dictionary_entry(word, docs)
-                n += 1
-        return cls(sym, n)
+        symspellpy's tables, built here as arrays: its ``create_dictionary_entry`` (a
+        Python step per delete of every word) was most of publishing's speller time. A
+        delete's words keep the order the words came in, as symspellpy's lists have them."""
+        kept = [(w, n) for w, n in counts if n >= min_docs and len(w) >= MIN_LENGTH]
+        order = sorted(range(len(kept)), key=lambda k: kept[k][0])
+        words = [kept[k][0] for k in order]
+        number = np.empty(len(kept), dtype=np.int32)  # the n-th word given -> its sorted number
+        number[order] = np.arange(len(kept), dtype=np.int32)
+        # one (delete, word) pair per entry, word by word; a delete's number grows with
+        # the pair where it first came (numbers are not dense: setdefault draws one per pair)
+        numbered: dict[str, int] = {}
+        pair_deletes: list[int] = []
+        pair_words: list[int] = []
+        drawn = count()
+        for k, (word, _n) in enumerate(kept):
+            ds = deletes(word)
+            pair_deletes += map(numbered.setdefault, ds, drawn)
+            pair_words += [k] * len(ds)
+        delete_keys = np.zeros(next(drawn), dtype=np.uint64)
+        delete_keys[np.fromiter(numbered.values(), dtype=np.int64, count=len(numbered))] = np.array(
+            [_key(d) for d in numbered], dtype=np.uint64)
+        pair_delete = np.array(pair_deletes, dtype=np.int64)
+        # by the delete's hash, a hash's deletes in the order they came, each one's words
+        # in the order they came: what symspellpy's dict of lists, sorted by hash, holds
+        by_delete = np.argsort(pair_delete, kind="stable")
+        ordered = by_delete[np.argsort(delete_keys[pair_delete[by_delete]], kind="stable")]
+        sorted_keys = delete_keys[pair_delete[ordered]]
+        members = number[np.array(pair_words, dtype=np.int64)[ordered]]
+        keys, starts = np.unique(sorted_keys, return_index=True)
+        starts = np.append(starts, len(members)).astype(np.int64)
+        counts_ = np.array([kept[k][1] for k in order], dtype=np.int64)
+        arrays = (words, counts_, keys, starts, members)
+        return cls(_symspell_over(*arrays), len(words), arrays)
 
     def save(self, directory: Path) -> None:
         """Write the tables as sorted arrays (``FILES``) into a generation's directory."""
-        sym = self._symspell
-        words = sorted(sym.words)
-        number = {w: i for i, w in enumerate(words)}
-        pair_keys: list[int] = []  # one (delete's hash, word number) pair per entry
-        pair_words: list[int] = []
-        for delete, entries in sym.deletes.items():
-            pair_keys += [_key(delete)] * len(entries)
-            pair_words += [number[w] for w in entries]
-        order = np.argsort(np.array(pair_keys, dtype=np.uint64), kind="stable")  # a delete's words keep their order
-        sorted_keys = np.array(pair_keys, dtype=np.uint64)[order]
-        members = np.array(pair_words, dtype=np.int32)[order]
-        keys, first = np.unique(sorted_keys, return_index=True)
-        starts = np.append(first, len(members)).astype(np.int64)
-        counts = np.array([sym.words[w] for w in words], dtype=np.int64)
-        *arrays, words_file = (fresh_file(Path(directory) / name) for name in FILES)
-        for path, array in zip(arrays, (counts, keys, starts, members)):
+        if self._arrays is None:
+            raise ValueError("a loaded speller is saved already")
+        words, *arrays = self._arrays
+        *paths, words_file = (fresh_file(Path(directory) / name) for name in FILES)
+        for path, array in zip(paths, arrays):
             np.save(path, array)
         words_file.write_text("\n".join(words), encoding="utf-8")
 
@@ -146,8 +176,6 @@ class Speller:
     def load(cls, directory: Path) -> "Speller | None":
         """The speller ``save`` wrote with an index generation (its arrays memory-mapped),
         or None when it has none (an older build) or an incomplete one."""
-        from symspellpy import SymSpell
-
         paths = [Path(directory) / name for name in FILES]
         try:
             text = paths[-1].read_text(encoding="utf-8")
@@ -157,12 +185,7 @@ class Speller:
         words = text.split("\n") if text else []
         if len(words) != len(counts) or len(starts) != len(keys) + 1 or (len(keys) and starts[-1] != len(members)):
             return None
-        sym = SymSpell(max_dictionary_edit_distance=MAX_EDITS, prefix_length=PREFIX)
-        # symspellpy's lookup reads only these (``in``, ``[]``) and the longest word's length
-        sym._words = _Words(words, counts)
-        sym._deletes = _Deletes(words, keys, starts, members)
-        sym._max_length = max(map(len, words), default=0)
-        return cls(sym, len(words))
+        return cls(_symspell_over(words, counts, keys, starts, members), len(words))
 
     def closest(self, word: str, max_edits: int = MAX_EDITS) -> str | None:
         """The vocabulary's word nearest ``word`` (fewest edits, then most documents),
@@ -173,3 +196,16 @@ class Speller:
             return None
         found = self._symspell.lookup(word, Verbosity.TOP, max_edit_distance=min(max_edits, MAX_EDITS))
         return found[0].term if found and found[0].term != word else None
+
+
+def _symspell_over(words: list[str], counts: np.ndarray, keys: np.ndarray, starts: np.ndarray,
+                   members: np.ndarray):
+    """A symspellpy SymSpell whose lookup reads these arrays: it reads only its words and
+    deletes (``in``, ``[]``) and the longest word's length."""
+    from symspellpy import SymSpell  # imported here: only a query that found nothing needs it
+
+    sym = SymSpell(max_dictionary_edit_distance=MAX_EDITS, prefix_length=PREFIX)
+    sym._words = _Words(words, counts)
+    sym._deletes = _Deletes(words, keys, starts, members)
+    sym._max_length = max(map(len, words), default=0)
+    return sym

@@ -114,22 +114,49 @@ def test_a_small_index_suggests_from_every_word(seed_index):
     assert suggest(gen, "الموضل", time.perf_counter() + 2)[0] == analyze("الموصل", stemmed=False)[0]
 
 
-def test_saved_speller_suggests_what_the_built_one_does(corpus_gen, tmp_path):
-    """The arrays ``save`` writes, read back memory-mapped, give symspellpy's own answers."""
+def test_the_speller_answers_as_symspellpy_does(corpus_gen, tmp_path):
+    """The arrays ``from_counts`` builds (and ``save`` writes, read back memory-mapped)
+    give the answers of symspellpy's own dictionary of the same words."""
     import random
 
-    from bench.spelling import typo
+    from symspellpy import SymSpell, Verbosity
 
-    built = Speller.from_counts(corpus_gen.store.term_counts("body_exact"))
+    from bench.spelling import typo
+    from search.spelling import MAX_EDITS, MIN_LENGTH, PREFIX
+
+    counts = list(corpus_gen.store.term_counts("body_exact"))
+    built = Speller.from_counts(counts)
     built.save(tmp_path)
     loaded = Speller.load(tmp_path)
-    assert loaded is not None and loaded.words == built.words > 1000
+    reference = SymSpell(max_dictionary_edit_distance=MAX_EDITS, prefix_length=PREFIX)
+    for word, docs in counts:
+        if docs >= MIN_DOCS and len(word) >= MIN_LENGTH:
+            reference.create_dictionary_entry(word, docs)
+    assert loaded is not None and loaded.words == built.words == len(reference.words) > 1000
+
+    def reference_closest(word: str) -> str | None:
+        found = reference.lookup(word, Verbosity.TOP, max_edit_distance=MAX_EDITS)
+        return found[0].term if found and found[0].term != word else None
+
     rng = random.Random(11)
-    common = sorted(built._symspell.words.items(), key=lambda x: -x[1])[:400]
+    common = sorted(reference.words.items(), key=lambda x: -x[1])[:400]
     written = [typo(rng, w) for w, _ in common if len(w) >= 4]
-    answers = [built.closest(w) for w in written]
+    answers = [reference_closest(w) for w in written]
+    assert [built.closest(w) for w in written] == answers
     assert [loaded.closest(w) for w in written] == answers
     assert sum(a is not None for a in answers) > len(written) // 2  # a test of suggestions, not of None
+
+
+@pytest.mark.parametrize("word", ["داعش", "الموصل", "سسس", "ااااب", "بابابا", "السعوديه", "الاستراتيجيات", "كتب"])
+def test_deletes_are_symspellpys(word):
+    """A word's deletes: symspellpy's own (its first letters, less one or two), also
+    for repeated letters and for words longer than its prefix."""
+    from symspellpy import SymSpell
+
+    from search.spelling import MAX_EDITS, PREFIX, deletes
+
+    reference = SymSpell(max_dictionary_edit_distance=MAX_EDITS, prefix_length=PREFIX)
+    assert deletes(word) == reference._edits_prefix(word)
 
 
 def test_an_incomplete_saved_speller_is_read_as_none(corpus_gen, tmp_path):
@@ -187,3 +214,21 @@ def test_a_word_the_corpus_holds_once_may_be_corrected(corpus_gen):
     assert suggest(corpus_gen, far, time.perf_counter() + 2) == (None, False)
     known = next(w for w, n in corpus_gen.store.term_counts("body_exact") if n >= 20 and len(w) >= 6)
     assert suggest(corpus_gen, known, time.perf_counter() + 2) == (None, False)
+
+
+@pytest.mark.parametrize("field", ["body_exact", "title", "actor", "id", "not_a_field"])
+def test_term_counts_are_whooshs_document_frequencies(corpus_gen, field):
+    """The speller's counts, read straight from the terms files, are what Whoosh's own
+    term infos say, summed over the segments (several here: the corpus was built by two
+    processes)."""
+    from whoosh.codec.whoosh3 import W3TermsReader
+
+    store = corpus_gen.store
+    assert len(store._leaves) > 1 and all(isinstance(sub._terms, W3TermsReader) for sub, _ in store._leaves)
+    expected: dict[str, int] = {}
+    for sub, _offset in store._leaves:
+        if field in store.schema:
+            for term, info in sub.iter_field(field):
+                expected[term.decode("utf-8")] = expected.get(term.decode("utf-8"), 0) + info.doc_frequency()
+    assert dict(store.term_counts(field)) == expected
+    assert field == "not_a_field" or len(expected) > 20

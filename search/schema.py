@@ -161,6 +161,16 @@ class IndexCodec(W3Codec):
         return GroupedFieldWriter(self, storage, segment)
 
 
+class StoredDate(DATETIME):
+    """Whoosh's DATETIME, stored and kept as a column but not indexed: dates are filtered,
+    sorted and counted from the column (``Storage.dates``), and the query parser takes no
+    field or range syntax, so the field's terms (eight a document, an eighth of a segment's
+    terms) were written and never read. Segments pickle their schema, so this class must
+    stay importable under this name; an index built before it keeps its indexed dates."""
+
+    indexed = False
+
+
 KEYS_BYTES = 48  # three 16-byte hashes (``key_hash``)
 
 
@@ -186,7 +196,7 @@ def build_schema() -> Schema:
         place=KEYWORD(**facet),
         actor=KEYWORD(**facet),
         country=KEYWORD(**facet),
-        date=DATETIME(stored=True, sortable=True),
+        date=StoredDate(stored=True, sortable=True),
         url=STORED(),
         author=STORED(),
         category=STORED(),

@@ -281,19 +281,18 @@ def _doc_frequencies(sub, field: str) -> Iterator[tuple[bytes, int]]:
         yield from ((term, info.doc_frequency()) for term, info in sub.iter_field(field))
         return
     number, tindex = terms._fieldmap.get(field), terms._tindex
-    prefix = None if number is None else pack_ushort(number)  # a key is the field's number, then the term
-    pos = None if prefix is None else tindex.closest_key_pos(prefix)
+    # a key is the field's number, then the term, and the records are in key order: the
+    # field's are those from its number's first key to the next number's
+    pos = None if number is None else tindex.closest_key_pos(pack_ushort(number))
     if pos is None:
         return
-    data = tindex.dbfile.get(pos, tindex.endofdata - pos)
+    stop = tindex.closest_key_pos(pack_ushort(number + 1))
+    data = tindex.dbfile.get(pos, (tindex.endofdata if stop is None else stop) - pos)
     at, end = 0, len(data)
     record, frequency = _RECORD.unpack_from, _DOC_FREQUENCY.unpack_from
     while at < end:
         keylen, datalen = record(data, at)
-        key = bytes(data[at + 8:at + 8 + keylen])
-        if key[:2] != prefix:  # the records are in key order: the field's terms are done
-            return
-        yield key[2:], frequency(data, at + 8 + keylen + 5)[0]
+        yield bytes(data[at + 10:at + 8 + keylen]), frequency(data, at + 8 + keylen + 5)[0]
         at += 8 + keylen + datalen
 
 

@@ -137,8 +137,8 @@ class WhooshStorage:
                 continue
             terms = []
             for field in sorted(frequent_postings.FIELDS & set(self.schema.names())):
-                for term, info in sub.iter_field(field):
-                    wanted = frequent_postings.wanted(field, info.doc_frequency())
+                for term, df in _doc_frequencies(sub, field):
+                    wanted = frequent_postings.wanted(field, df)
                     text = frequent_postings.term_text(term) if wanted else None
                     postings = _segment_postings(sub, field, term) if text is not None else None
                     if postings is not None:
